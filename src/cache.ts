@@ -1,0 +1,124 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { RequestHandler, Router } from 'express';
+import { Coalescer } from './coalescer.js';
+import type { CacheCore, SharedResponse } from './core.js';
+import { FillLock } from './fill-lock.js';
+import { getOrSet, type GetOrSetOptions } from './get-or-set.js';
+import { checkHealth, type HealthReport } from './health.js';
+import { invalidate, type InvalidateOptions } from './invalidation.js';
+import { KeySpace } from './keying.js';
+import { createMiddleware, createRouteMiddleware } from './middleware.js';
+import { resolveOptions, resolveRouteOptions, type ResilientCacheOptions, type RouteOptions } from './options.js';
+import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
+import { createStatsRouter, type StatsRouterOptions } from './routers/stats-router.js';
+import { Stats } from './stats.js';
+import { localReport, type StatsReport } from './stats-report.js';
+import { MemoryStore } from './stores/memory-store.js';
+import { createRedisClient } from './stores/redis-client.js';
+import { RedisStore } from './stores/redis-store.js';
+import { TieredStore, type TierState } from './stores/tiered-store.js';
+
+/** The object `resilientCache()` returns: an Express middleware with the cache's other doors on it. */
+export interface ResilientCache extends RequestHandler {
+  /** Per-route options (they win over the app-wide ones), or `false` to never cache the route. */
+  route(options?: RouteOptions | false): RequestHandler;
+  /** Returns the cached value for `key`, else fetches, caches and returns it. */
+  getOrSet<T>(key: string, fetch: () => T | Promise<T>, options?: GetOrSetOptions<T>): Promise<T>;
+  /** Removes entries by key, tag or name from every tier; resolves to how many were found. */
+  invalidate(what: InvalidateOptions): Promise<number>;
+  /** This instance's counters, tier state and latency. */
+  stats(): StatsReport;
+  /** Checks Redis and memory; answers within about a second even when Redis does not. */
+  health(): Promise<HealthReport>;
+  /** Same as `healthRouter(cache, options)`. */
+  healthRouter(options?: HealthRouterOptions): Router;
+  /** Same as `statsRouter(cache, options)`. */
+  statsRouter(options?: StatsRouterOptions): Router;
+  /** Which tier serves now. */
+  readonly tier: TierState;
+  /** `degraded` when Redis stops answering (the cache serves from memory), `recovered` when it is back. */
+  on(event: 'degraded', listener: (error: unknown) => void): this;
+  on(event: 'recovered', listener: () => void): this;
+  off(event: 'degraded' | 'recovered', listener: (...args: never[]) => void): this;
+  once(event: 'degraded', listener: (error: unknown) => void): this;
+  once(event: 'recovered', listener: () => void): this;
+  /** Stops timers and quits the Redis connection the cache opened (never a client you passed in). */
+  close(): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own listener type
+type Listener = (...args: any[]) => void;
+
+/** Internals the routers and tests reach through the cache object. */
+export const CORE = Symbol('express-resilient-cache.core');
+
+/**
+ * Creates the cache. Options are checked here, once: a mistake throws `CacheConfigError` naming the option.
+ *
+ * ```ts
+ * const cache = resilientCache({ redis: process.env.REDIS_URL, ttl: '60s' });
+ * app.use(cache);
+ * ```
+ */
+export function resilientCache(options: ResilientCacheOptions = {}): ResilientCache {
+  const resolved = resolveOptions(options);
+  const keys = new KeySpace(resolved.prefix);
+  const stats = new Stats();
+  const connection = resolved.redis === undefined ? undefined : createRedisClient(resolved.redis, resolved.redisTimeoutMs);
+  const store = new TieredStore({
+    memory: new MemoryStore({ maxEntries: resolved.maxEntries, maxBytes: resolved.maxBytes }),
+    redis: connection && new RedisStore(connection.client, { writeTimeoutMs: resolved.redisTimeoutMs * 4 }),
+    redisTimeoutMs: resolved.redisTimeoutMs,
+    failureThreshold: resolved.failureThreshold,
+    openForMs: resolved.openForMs,
+    onLookup: (tier, ms) => stats.latency[tier].record(ms),
+  });
+  const core: CacheCore = {
+    options: resolved,
+    keys,
+    store,
+    stats,
+    fills: new Coalescer<SharedResponse | undefined>(),
+    values: new Coalescer<unknown>(),
+    lock: resolved.lock && new FillLock(store, keys, { ...resolved.lock, redisTimeoutMs: resolved.redisTimeoutMs }),
+    closed: false,
+  };
+  const instance = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: Date.now() };
+  const events = new EventEmitter();
+  store.on('degraded', (error: unknown) => events.emit('degraded', error));
+  store.on('recovered', () => events.emit('recovered'));
+
+  const cache = createMiddleware(core) as ResilientCache;
+  const methods = {
+    route: (routeOptions?: RouteOptions | false) =>
+      createRouteMiddleware(core, routeOptions === false ? false : resolveRouteOptions(routeOptions, resolved.policy)),
+    getOrSet: <T>(key: string, fetch: () => T | Promise<T>, getOptions?: GetOrSetOptions<T>) => getOrSet(core, key, fetch, getOptions),
+    invalidate: (what: InvalidateOptions) => invalidate(core, what),
+    stats: () => localReport(core, instance),
+    health: () => checkHealth(core, instance.id),
+    healthRouter: (routerOptions?: HealthRouterOptions) => createHealthRouter(cache, routerOptions),
+    statsRouter: (routerOptions?: StatsRouterOptions) => createStatsRouter(cache, routerOptions),
+    on: (event: string, listener: Listener) => (events.on(event, listener), cache),
+    off: (event: string, listener: Listener) => (events.off(event, listener), cache),
+    once: (event: string, listener: Listener) => (events.once(event, listener), cache),
+    close: async () => {
+      if (core.closed) return;
+      core.closed = true;
+      store.close();
+      if (connection?.owned) await connection.client.quit().catch(() => connection.client.disconnect());
+    },
+  };
+  Object.assign(cache, methods);
+  Object.defineProperty(cache, 'tier', { get: () => store.state, enumerable: true });
+  Object.defineProperty(cache, CORE, { value: core });
+  return cache;
+}
+
+/** The internals behind a cache object (for the routers in this package). */
+export function coreOf(cache: ResilientCache): CacheCore {
+  const core = (cache as unknown as Record<symbol, CacheCore | undefined>)[CORE];
+  if (!core) throw new TypeError('expected the object returned by resilientCache()');
+  return core;
+}

@@ -1,0 +1,132 @@
+import { EventEmitter } from 'node:events';
+import { describeError, log } from './debug.js';
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the circuit. */
+  failureThreshold: number;
+  /** How long the circuit stays open before a probe. */
+  openForMs: number;
+  /** Checks Redis; resolves when it answers. Run alone: never two at a time. */
+  probe: () => Promise<void>;
+}
+
+/**
+ * Keeps request-path traffic off a Redis that is failing. Closed: calls go through and consecutive failures are
+ * counted. Open: `allows()` is false, so requests pay nothing for a dead Redis. After `openForMs` a single background
+ * probe runs (half-open); success closes the circuit, failure opens it again. Probing from a timer rather than from a
+ * request means no user request is ever the one that waits on a Redis that may still be gone, and recovery happens
+ * even without traffic.
+ *
+ * Emits `open` (with the last error) and `close`.
+ */
+export class CircuitBreaker extends EventEmitter {
+  #state: BreakerState = 'closed';
+  #failures = 0;
+  #since = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+  #probing = false;
+  #closed = false;
+  /** False until `open` has been emitted for the current outage (see `startOpen`). */
+  #announced = true;
+  readonly #options: BreakerOptions;
+
+  constructor(options: BreakerOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /**
+   * Starts open, for a client that is still connecting: nothing is sent until a probe has seen Redis answer.
+   * Unlike `open()` it emits nothing, since not having connected yet is not an outage; a failed first probe is.
+   */
+  startOpen(): void {
+    this.#transition('open');
+    this.#announced = false;
+    // The client's 'ready' calls probeSoon(); this timer covers a Redis that never comes.
+    this.#scheduleProbe(this.#options.openForMs);
+  }
+
+  get state(): BreakerState {
+    return this.#state;
+  }
+
+  /** When the state last changed (epoch ms). */
+  get since(): number {
+    return this.#since;
+  }
+
+  allows(): boolean {
+    return this.#state === 'closed';
+  }
+
+  success(): void {
+    this.#failures = 0;
+  }
+
+  failure(error: unknown): void {
+    if (this.#state !== 'closed') return;
+    this.#failures++;
+    if (this.#failures >= this.#options.failureThreshold) this.open(error);
+  }
+
+  /** Opens at once, e.g. when the connection is known to be gone. */
+  open(error?: unknown): void {
+    if (this.#closed || this.#state === 'open') return;
+    this.#transition('open');
+    if (log.breaker.enabled) log.breaker('circuit open after %d failures: %s', this.#failures, describeError(error));
+    this.#announced = true;
+    this.emit('open', error);
+    this.#scheduleProbe(this.#options.openForMs);
+  }
+
+  /** Probes now instead of waiting out the open period (the client just reconnected, say). */
+  probeSoon(): void {
+    if (this.#state === 'open') this.#scheduleProbe(0);
+  }
+
+  /** Stops timers; the breaker is unusable afterwards. */
+  stop(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
+
+  #scheduleProbe(delay: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#probe(), delay);
+    this.#timer.unref();
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#probing || this.#closed) return;
+    this.#probing = true;
+    this.#transition('half-open');
+    try {
+      await this.#options.probe();
+      if (this.#closed) return;
+      this.#failures = 0;
+      this.#transition('closed');
+      if (log.breaker.enabled) log.breaker('probe answered; circuit closed');
+      if (this.#announced) this.emit('close');
+      this.#announced = true;
+    } catch (error) {
+      if (this.#closed) return;
+      if (log.breaker.enabled) log.breaker('probe failed: %s', describeError(error));
+      this.#transition('open');
+      if (!this.#announced) {
+        this.#announced = true;
+        this.emit('open', error);
+      }
+      this.#scheduleProbe(this.#options.openForMs);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  #transition(state: BreakerState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#since = Date.now();
+  }
+}

@@ -1,0 +1,31 @@
+import type { ResponseEntry } from './entry.js';
+import type { Coalescer } from './coalescer.js';
+import type { KeySpace } from './keying.js';
+import type { ResolvedOptions } from './options.js';
+import type { Stats } from './stats.js';
+import type { TieredStore } from './stores/tiered-store.js';
+import type { FillLock } from './fill-lock.js';
+
+/** A response one request produced that concurrent requests for the same key may be given. */
+export interface SharedResponse {
+  readonly entry: ResponseEntry;
+  readonly label: 'HIT' | 'STALE' | 'MISS';
+  /** The `Vary` fields and the leader's variant digest: a waiter whose headers select another variant runs its own. */
+  readonly vary: readonly string[];
+  readonly variant: string;
+}
+
+/** Everything the middleware, `getOrSet`, invalidation, health and stats share: one per `resilientCache()`. */
+export interface CacheCore {
+  readonly options: ResolvedOptions;
+  readonly keys: KeySpace;
+  readonly store: TieredStore;
+  readonly stats: Stats;
+  /** In-flight response fills by entry key. */
+  readonly fills: Coalescer<SharedResponse | undefined>;
+  /** In-flight `getOrSet` fetches by value key. */
+  readonly values: Coalescer<unknown>;
+  readonly lock: FillLock | undefined;
+  /** Set by `close()`: from then on requests go straight to their handlers. */
+  closed: boolean;
+}

@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withDeadline } from './deadline.js';
+import { describeError, log } from './debug.js';
+import type { Entry } from './entry.js';
+import type { KeySpace } from './keying.js';
+import { releaseLock } from './stores/scripts.js';
+import type { TieredStore } from './stores/tiered-store.js';
+
+const POLL_MS = 25;
+
+/** What a request learns from the cross-instance lock before filling an entry. */
+export type LockResult =
+  /** This instance fills; call `release` once the entry is stored (or the fill failed). */
+  | { readonly kind: 'lead'; release(): void }
+  /** Another instance filled it while we waited. */
+  | { readonly kind: 'filled'; readonly entry: Entry }
+  /** Redis is out, the wait ran out, or the holder gave up: fill it ourselves, unlocked. */
+  | { readonly kind: 'alone' };
+
+/**
+ * Cross-instance request coalescing: `SET key token NX PX ttl` elects one filler across all instances; the others poll
+ * the entry key until it appears, the lock goes, or their wait runs out. Released by compare-and-delete, so an
+ * instance whose lock expired cannot release another's. Any Redis trouble means "fill alone": the lock may cost a
+ * duplicate handler run, never a failed or hung request.
+ */
+export class FillLock {
+  readonly #store: TieredStore;
+  readonly #keys: KeySpace;
+  readonly #ttlMs: number;
+  readonly #waitMs: number;
+  readonly #timeoutMs: number;
+
+  constructor(store: TieredStore, keys: KeySpace, options: { ttlMs: number; waitMs: number; redisTimeoutMs: number }) {
+    this.#store = store;
+    this.#keys = keys;
+    this.#ttlMs = options.ttlMs;
+    this.#waitMs = options.waitMs;
+    this.#timeoutMs = options.redisTimeoutMs;
+  }
+
+  async acquire(entryKey: string): Promise<LockResult> {
+    const deadline = Date.now() + this.#waitMs;
+    const lockKey = this.#keys.lock(entryKey);
+    const token = randomBytes(12).toString('base64url');
+    while (true) {
+      const redis = this.#store.redis;
+      if (!redis || this.#store.state !== 'redis') return { kind: 'alone' };
+      try {
+        const won = await withDeadline(redis.client.set(lockKey, token, 'PX', this.#ttlMs, 'NX'), this.#timeoutMs, 'SET NX');
+        if (won === 'OK') return { kind: 'lead', release: () => void this.#release(lockKey, token) };
+      } catch (error) {
+        if (log.redis.enabled) log.redis('fill lock unavailable: %s', describeError(error));
+        return { kind: 'alone' };
+      }
+      // Someone else is filling: wait for their entry, or for the lock to go (they failed: try to take it).
+      while (Date.now() < deadline) {
+        await sleep(POLL_MS);
+        const { entry, failed } = await this.#store.get(entryKey);
+        if (entry) return { kind: 'filled', entry };
+        if (failed) return { kind: 'alone' };
+        const holder = await withDeadline(redis.client.exists(lockKey), this.#timeoutMs, 'EXISTS').catch(() => -1);
+        if (holder === -1) return { kind: 'alone' };
+        if (holder === 0) break;
+      }
+      if (Date.now() >= deadline) return { kind: 'alone' };
+    }
+  }
+
+  async #release(lockKey: string, token: string): Promise<void> {
+    const redis = this.#store.redis;
+    if (!redis) return;
+    try {
+      await releaseLock.run(redis.client, [lockKey], [token]);
+    } catch (error) {
+      // It expires by itself after its ttl; nothing else to do.
+      if (log.redis.enabled) log.redis('fill lock release failed: %s', describeError(error));
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { performance } from 'node:perf_hooks';
+import type { CacheCore } from './core.js';
+import { describeError, log } from './debug.js';
+import { parseDuration, type Duration } from './duration.js';
+import { entryExpiresAt, type ValueEntry } from './entry.js';
+import { CacheConfigError } from './errors.js';
+import { decodeValue, encodeValue } from './value-codec.js';
+
+/** Options for `cache.getOrSet()`. */
+export interface GetOrSetOptions<T> {
+  /** How long the value stays fresh. @default the cache's `ttl` */
+  ttl?: Duration;
+  /** Tags to invalidate the value by. @default [] */
+  tags?: readonly string[];
+  /** Name its counters are kept under. @default 'getOrSet' */
+  name?: string;
+  /** Returned when the fetcher throws and nothing is cached. Without it, the fetcher's error is rethrown. */
+  fallbackValue?: T;
+  /** Return the expired value at once for this long after expiry and refresh it in the background. @default the cache's */
+  staleWhileRevalidate?: Duration;
+  /** Return the expired value for this long after expiry when the fetcher throws. @default the cache's */
+  staleIfError?: Duration;
+}
+
+export const DEFAULT_VALUE_NAME = 'getOrSet';
+
+/**
+ * The seed's get-with-fallback, done properly: cached value if fresh; else one fetch per key among concurrent callers
+ * in this process; the result stored in the background; a failing cache never stops the fetch; a failing fetch falls
+ * back to a stale value, then to `fallbackValue`, then rethrows.
+ */
+export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T | Promise<T>, options: GetOrSetOptions<T> = {}): Promise<T> {
+  if (typeof key !== 'string' || key === '') throw new CacheConfigError('getOrSet key', 'must be a non-empty string.');
+  if (typeof fetch !== 'function') throw new CacheConfigError('getOrSet fetch', 'must be a function returning the value.');
+  const settings = resolve(core, options);
+  const storeKey = core.keys.value(key);
+  const { entry: found, failed } = await core.store.get(storeKey);
+  if (failed) core.stats.count(settings.name, 'errors');
+  const entry = found?.kind === 'value' ? found : undefined;
+  const now = Date.now();
+  if (entry && now < entry.freshUntil) {
+    core.stats.count(settings.name, 'hits');
+    return decodeValue(entry) as T;
+  }
+  if (entry && now < entry.staleWhileRevalidateUntil) {
+    core.stats.count(settings.name, 'stale');
+    void fetchAndStore(core, storeKey, fetch, settings).catch((error: unknown) => {
+      if (log.middleware.enabled) log.middleware('getOrSet background refresh failed: %s', describeError(error));
+    });
+    return decodeValue(entry) as T;
+  }
+  try {
+    const value = await fetchAndStore(core, storeKey, fetch, settings);
+    core.stats.count(settings.name, 'misses');
+    return value;
+  } catch (error) {
+    if (entry && Date.now() < entry.staleIfErrorUntil) {
+      core.stats.count(settings.name, 'stale');
+      return decodeValue(entry) as T;
+    }
+    core.stats.count(settings.name, 'misses');
+    if ('fallbackValue' in options) return options.fallbackValue as T;
+    throw error;
+  }
+}
+
+interface Settings {
+  readonly name: string;
+  readonly ttlMs: number;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly tags: readonly string[];
+}
+
+function resolve<T>(core: CacheCore, options: GetOrSetOptions<T>): Settings {
+  const policy = core.options.policy;
+  if (options.tags !== undefined && !(Array.isArray(options.tags) && options.tags.every((t) => typeof t === 'string'))) {
+    throw new CacheConfigError('getOrSet tags', 'must be an array of strings.');
+  }
+  return {
+    name: options.name ?? DEFAULT_VALUE_NAME,
+    ttlMs: options.ttl === undefined ? policy.ttlMs : parseDuration(options.ttl, 'getOrSet ttl'),
+    staleWhileRevalidateMs: options.staleWhileRevalidate === undefined ? policy.staleWhileRevalidateMs : parseDuration(options.staleWhileRevalidate, 'getOrSet staleWhileRevalidate'),
+    staleIfErrorMs: options.staleIfError === undefined ? policy.staleIfErrorMs : parseDuration(options.staleIfError, 'getOrSet staleIfError'),
+    tags: options.tags ?? [],
+  };
+}
+
+/** One fetch per key among concurrent callers; the value is stored without making the caller wait for the store. */
+function fetchAndStore<T>(core: CacheCore, storeKey: string, fetch: () => T | Promise<T>, settings: Settings): Promise<T> {
+  return core.values.run(storeKey, async () => {
+    const started = performance.now();
+    const value = await fetch();
+    core.stats.latency.handler.record(performance.now() - started);
+    void storeValue(core, storeKey, value, settings);
+    return value;
+  }) as Promise<T>;
+}
+
+async function storeValue(core: CacheCore, storeKey: string, value: unknown, settings: Settings): Promise<void> {
+  if (settings.ttlMs <= 0) return;
+  let encoded: ReturnType<typeof encodeValue>;
+  try {
+    encoded = encodeValue(value);
+  } catch (error) {
+    if (log.middleware.enabled) log.middleware('getOrSet value is not JSON-serialisable, not cached: %s', describeError(error));
+    return;
+  }
+  if (!encoded) return;
+  const now = Date.now();
+  const entry: ValueEntry = {
+    kind: 'value',
+    ...encoded,
+    name: settings.name,
+    tags: settings.tags,
+    createdAt: now,
+    freshUntil: now + settings.ttlMs,
+    staleWhileRevalidateUntil: now + settings.ttlMs + settings.staleWhileRevalidateMs,
+    staleIfErrorUntil: now + settings.ttlMs + settings.staleIfErrorMs,
+  };
+  const tagKeys = [...settings.tags.map((tag) => core.keys.tag(tag)), core.keys.name(settings.name)];
+  await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagKeys);
+  core.stats.count(settings.name, 'stores');
+}

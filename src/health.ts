@@ -1,0 +1,93 @@
+import { performance } from 'node:perf_hooks';
+import type { CacheCore } from './core.js';
+import { withDeadline } from './deadline.js';
+import { describeError } from './debug.js';
+
+export type HealthStatus = 'pass' | 'warn' | 'fail';
+
+/** One check, in the shape of the `application/health+json` draft. */
+export interface HealthCheck {
+  readonly componentType: 'datastore' | 'component';
+  readonly status: HealthStatus;
+  readonly time: string;
+  readonly observedValue?: number | string;
+  readonly observedUnit?: string;
+  readonly output?: string;
+}
+
+/** The health report: `application/health+json`. */
+export interface HealthReport {
+  readonly status: HealthStatus;
+  readonly description: string;
+  /** Which tier serves now: `redis`, `memory` (Redis configured but out) or `memory-only`. */
+  readonly tier: 'redis' | 'memory' | 'memory-only';
+  readonly checks: Record<string, HealthCheck[]>;
+  readonly output?: string;
+}
+
+/** Upper bound of the Redis part of a health check, so a black-holed Redis cannot hang a probe. */
+export const HEALTH_REDIS_BUDGET_MS = 1000;
+
+/**
+ * Checks the tiers. `pass`: all well. `warn`: Redis is configured but out and the cache serves from memory (the app is
+ * fine). `fail`: the cache cannot serve at all (it was closed). Never waits on Redis longer than HEALTH_REDIS_BUDGET_MS.
+ */
+export async function checkHealth(core: CacheCore, instanceId: string): Promise<HealthReport> {
+  const time = new Date().toISOString();
+  const memory = core.store.memory;
+  const checks: Record<string, HealthCheck[]> = {
+    'memory:entries': [{ componentType: 'component', status: core.closed ? 'fail' : 'pass', time, observedValue: memory.size, observedUnit: 'entries' }],
+    'memory:bytes': [{ componentType: 'component', status: core.closed ? 'fail' : 'pass', time, observedValue: memory.bytes, observedUnit: 'bytes' }],
+  };
+  const tier = core.store.state;
+  if (core.closed) return { status: 'fail', description: 'express-resilient-cache', tier, checks, output: 'cache is closed' };
+  if (!core.store.redis || !core.store.breaker) {
+    return { status: 'pass', description: 'express-resilient-cache', tier, checks };
+  }
+  const breaker = core.store.breaker;
+  checks['redis:circuit'] = [{
+    componentType: 'component', status: breaker.state === 'closed' ? 'pass' : 'warn', time,
+    observedValue: breaker.state, output: `since ${new Date(breaker.since).toISOString()}`,
+  }];
+  Object.assign(checks, await checkRedis(core, instanceId, time));
+  const redisOk = Object.entries(checks).every(([, list]) => list.every((c) => c.status === 'pass'));
+  return {
+    status: redisOk ? 'pass' : 'warn',
+    description: 'express-resilient-cache',
+    tier,
+    checks,
+    ...(redisOk ? {} : { output: 'Redis is unavailable; serving from the memory tier' }),
+  };
+}
+
+async function checkRedis(core: CacheCore, instanceId: string, time: string): Promise<Record<string, HealthCheck[]>> {
+  const client = (core.store.redis as NonNullable<typeof core.store.redis>).client;
+  const probeKey = core.keys.healthProbe(instanceId);
+  const started = performance.now();
+  let pingMs: number | undefined;
+  try {
+    await withDeadline(client.ping(), HEALTH_REDIS_BUDGET_MS / 2, 'PING');
+    pingMs = Math.round((performance.now() - started) * 100) / 100;
+    const remaining = Math.max(50, HEALTH_REDIS_BUDGET_MS - (performance.now() - started));
+    const token = `${Date.now()}`;
+    const readBack = await withDeadline((async () => {
+      await client.set(probeKey, token, 'PX', 10_000);
+      const value = await client.get(probeKey);
+      await client.del(probeKey);
+      return value;
+    })(), remaining, 'health read/write');
+    if (readBack !== token) throw new Error('read back a different value than written');
+    return {
+      'redis:responseTime': [{ componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
+      'redis:readWrite': [{ componentType: 'datastore', status: 'pass', time, observedValue: 'ok' }],
+    };
+  } catch (error) {
+    const output = describeError(error);
+    return {
+      'redis:responseTime': [pingMs === undefined
+        ? { componentType: 'datastore', status: 'warn', time, output }
+        : { componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
+      'redis:readWrite': [{ componentType: 'datastore', status: 'warn', time, output }],
+    };
+  }
+}

@@ -1,0 +1,16 @@
+export { resilientCache } from './cache.js';
+export type { ResilientCache } from './cache.js';
+export { healthRouter } from './routers/health-router.js';
+export type { HealthRouterOptions } from './routers/health-router.js';
+export { statsRouter } from './routers/stats-router.js';
+export type { StatsRouterOptions } from './routers/stats-router.js';
+export { CacheConfigError, RedisTimeoutError } from './errors.js';
+export { DEFAULTS } from './options.js';
+export type { ResilientCacheOptions, RouteOptions, CachePolicyOptions, TagsOption } from './options.js';
+export type { Duration } from './duration.js';
+export type { GetOrSetOptions } from './get-or-set.js';
+export type { InvalidateOptions } from './invalidation.js';
+export type { HealthReport, HealthCheck, HealthStatus } from './health.js';
+export type { StatsReport, SharedStats, RedisServerSummary } from './stats-report.js';
+export type { NameStats } from './stats.js';
+export type { LatencySummary } from './histogram.js';

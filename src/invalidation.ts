@@ -1,0 +1,47 @@
+import type { CacheCore } from './core.js';
+import { CacheConfigError } from './errors.js';
+import { digest, sortQuery } from './keying.js';
+
+/** What to remove: any mix of keys, tags and names. */
+export interface InvalidateOptions {
+  /** `getOrSet` keys, and absolute URLs of cached responses (`https://api.example.com/users/42?lang=en`). */
+  keys?: readonly string[];
+  /** Tags given to `cache.route({ tags })` or `getOrSet(…, { tags })`. */
+  tags?: readonly string[];
+  /** Counter names (route names, path patterns, `getOrSet` names): every entry stored under them. */
+  names?: readonly string[];
+}
+
+/**
+ * Removes entries from both tiers. Resolves once the memory tier is clean and Redis has applied it, or, when Redis is
+ * out, once the removal is queued to be applied the moment Redis answers again (before any request reads from it).
+ */
+export async function invalidate(core: CacheCore, what: InvalidateOptions): Promise<number> {
+  if (typeof what !== 'object' || what === null) {
+    throw new CacheConfigError('invalidate', 'takes { keys?, tags?, names? }, each an array of strings.');
+  }
+  const keys = strings(what.keys, 'keys').map((key) => (ABSOLUTE_URL.test(key) ? core.keys.response(digest(canonicalFromUrl(key))) : core.keys.value(key)));
+  const tagKeys = [
+    ...strings(what.tags, 'tags').map((tag) => core.keys.tag(tag)),
+    ...strings(what.names, 'names').map((name) => core.keys.name(name)),
+  ];
+  return core.store.invalidate(keys, tagKeys);
+}
+
+const ABSOLUTE_URL = /^https?:\/\//i;
+
+/** The same text `canonicalUrl(req)` makes for a request to this URL. */
+function canonicalFromUrl(url: string): string {
+  const match = /^(https?):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url) as RegExpExecArray;
+  const [, protocol = '', host = '', path = '', query = ''] = match;
+  const sorted = sortQuery(query);
+  return `${protocol.toLowerCase()}://${host.toLowerCase()}${path || '/'}${sorted ? `?${sorted}` : ''}`;
+}
+
+function strings(value: unknown, option: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new CacheConfigError(`invalidate ${option}`, 'must be an array of strings.');
+  }
+  return value;
+}

@@ -1,0 +1,84 @@
+import { hash } from 'node:crypto';
+import type { Request } from 'express';
+
+/**
+ * The text a response is cached under: protocol, host, path and query with its parameters in a stable sorted order
+ * (duplicates keep their relative order, since `?a=1&a=2` and `?a=2&a=1` can mean different things).
+ */
+export function canonicalUrl(req: Request): string {
+  const url = req.originalUrl || req.url;
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : sortQuery(url.slice(q + 1));
+  // req.host honours `trust proxy` (X-Forwarded-Host); lower-cased because host names are case-insensitive.
+  const host = (req.host ?? '').toLowerCase();
+  return `${req.protocol}://${host}${path}${query ? `?${query}` : ''}`;
+}
+
+/** Sorts `a=1&b=2` pairs by name, stably; empty pieces (`a=1&&b=2`) are dropped. */
+export function sortQuery(query: string): string {
+  if (query === '') return '';
+  const pairs = query.split('&').filter((pair) => pair !== '');
+  if (pairs.length < 2) return pairs.join('&');
+  const named = pairs.map((pair) => {
+    const eq = pair.indexOf('=');
+    return { name: eq === -1 ? pair : pair.slice(0, eq), pair };
+  });
+  // Array.prototype.sort is stable, so duplicates keep their order.
+  named.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return named.map((n) => n.pair).join('&');
+}
+
+/** Fixed-length digest, so no request text (paths, user ids) ever becomes part of a Redis key name. */
+export function digest(text: string): string {
+  return hash('sha256', text, 'base64url');
+}
+
+/** The variant of a base key selected by the request headers a response's `Vary` names. */
+export function variantDigest(baseDigest: string, fields: readonly string[], req: Request): string {
+  let text = baseDigest;
+  for (const field of fields) {
+    const value = req.headers[field];
+    text += `\n${field}:${Array.isArray(value) ? value.join(',') : value ?? ''}`;
+  }
+  return digest(text);
+}
+
+/**
+ * Every Redis key the package writes, in one place. Entry keys carry their digest in a hash tag
+ * (`{…}`) so that an entry and the keys guarding it land in the same Redis Cluster slot.
+ */
+export class KeySpace {
+  readonly prefix: string;
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+  /** A cached HTTP response (or a Vary index) for a request digest. */
+  response(requestDigest: string): string {
+    return `${this.prefix}r:{${requestDigest}}`;
+  }
+  /** A `getOrSet` value: its own namespace, so a user's key can never collide with a response's. */
+  value(userKey: string): string {
+    return `${this.prefix}v:{${digest(userKey)}}`;
+  }
+  /** The set of entry keys carrying a tag. */
+  tag(tag: string): string {
+    return `${this.prefix}t:{${digest(`tag\n${tag}`)}}`;
+  }
+  /** The set of entry keys stored under a counter name; names are tags in a namespace of their own. */
+  name(name: string): string {
+    return `${this.prefix}t:{${digest(`name\n${name}`)}}`;
+  }
+  /** Cross-instance fill lock for an entry key. */
+  lock(entryKey: string): string {
+    return `${entryKey}:lock`;
+  }
+  /** Shared counter hash of one name for one time bucket. */
+  counters(bucket: number): string {
+    return `${this.prefix}s:${bucket}`;
+  }
+  /** The key the health check writes, reads and deletes. */
+  healthProbe(instanceId: string): string {
+    return `${this.prefix}health:${instanceId}`;
+  }
+}

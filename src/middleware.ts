@@ -1,0 +1,89 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { CacheCore } from './core.js';
+import { describeError, log } from './debug.js';
+import type { ResponseEntry } from './entry.js';
+import { fill } from './fill.js';
+import { canonicalUrl, digest, variantDigest } from './keying.js';
+import type { ResolvedRoute } from './options.js';
+import { hit } from './hit.js';
+import { contextOf } from './request-context.js';
+import { bypass } from './bypass.js';
+import { isRefresh, revalidate } from './revalidate.js';
+
+/** `app.use(cache)`: looks up every GET/HEAD reaching it with the app-wide options. */
+export function createMiddleware(core: CacheCore): RequestHandler {
+  return function resilientCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (contextOf(core, req)) return next();
+    serve(core, req, res, next, undefined).catch(next);
+  };
+}
+
+/** `cache.route(options)`: caches one route, alone or under `app.use(cache)` (its options win). */
+export function createRouteMiddleware(core: CacheCore, route: ResolvedRoute | false): RequestHandler {
+  return function resilientCacheRoute(req: Request, res: Response, next: NextFunction): void {
+    const context = contextOf(core, req);
+    if (route === false) {
+      if (context) {
+        // The app-wide lookup missed; stop filling so this response is neither stored nor shared.
+        if (context.phase === 'filling') context.phase = 'bypass';
+        context.release();
+        return next();
+      }
+      return bypass(core, req, res, next, undefined);
+    }
+    if (context) {
+      if (route.key === undefined || context.phase === 'handed-over') {
+        context.route = route;
+        return next();
+      }
+      // A key of its own: the app-wide lookup used another key, so this route looks up again under its own.
+      context.phase = 'handed-over';
+      context.release();
+    }
+    serve(core, req, res, next, route).catch(next);
+  };
+}
+
+async function serve(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined): Promise<void> {
+  if (core.closed || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+  // A shared cache must not answer one user with another's response: only a route with its own key opts in.
+  if (req.headers.authorization !== undefined && route?.key === undefined) return bypass(core, req, res, next, route);
+  let base: string;
+  try {
+    base = digest(route?.key ? `key\n${route.key(req)}` : canonicalUrl(req));
+  } catch (error) {
+    if (log.middleware.enabled) log.middleware('cache key could not be computed (%s); not caching', describeError(error));
+    return bypass(core, req, res, next, route);
+  }
+  const baseKey = core.keys.response(base);
+  if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, stale: undefined, failed: false, detached: true });
+  const found = await lookup(core, req, base, baseKey);
+  const entry = found.entry;
+  const now = Date.now();
+  if (entry && now < entry.freshUntil) return hit(core, req, res, entry, 'HIT', now, found.failed);
+  if (entry && now < entry.staleWhileRevalidateUntil) {
+    hit(core, req, res, entry, 'STALE', now, found.failed);
+    revalidate(core, req, found.key);
+    return;
+  }
+  const stale = entry && now < entry.staleIfErrorUntil ? entry : undefined;
+  return fill(core, req, res, next, { route, base, key: found.key, stale, failed: found.failed, detached: false });
+}
+
+interface Found {
+  readonly entry: ResponseEntry | undefined;
+  /** Where the entry is or would be: the base key, or the variant key a stored `Vary` selects. */
+  readonly key: string;
+  readonly failed: boolean;
+}
+
+/** One lookup; a second only when the stored response varies on request headers. */
+async function lookup(core: CacheCore, req: Request, base: string, baseKey: string): Promise<Found> {
+  const first = await core.store.get(baseKey);
+  if (first.entry?.kind === 'response') return { entry: first.entry, key: baseKey, failed: first.failed };
+  if (first.entry?.kind !== 'vary') return { entry: undefined, key: baseKey, failed: first.failed };
+  const key = core.keys.response(variantDigest(base, first.entry.fields, req));
+  const second = await core.store.get(key);
+  const entry = second.entry?.kind === 'response' ? second.entry : undefined;
+  return { entry, key, failed: first.failed || second.failed };
+}

@@ -1,0 +1,281 @@
+import type { Request } from 'express';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { parseDuration, type Duration } from './duration.js';
+import { CacheConfigError } from './errors.js';
+import { suggest } from './suggest.js';
+
+/** Tags for a response: a list, or a function of the request (and response) returning one. */
+export type TagsOption = readonly string[] | ((req: Request, res: import('express').Response) => readonly string[]);
+
+/** Options shared by the app-wide middleware and `cache.route()`; a route's values win over the app's. */
+export interface CachePolicyOptions {
+  /**
+   * How long a response stays fresh. The response's own `s-maxage`, `max-age` or `Expires` can shorten it, never lengthen it.
+   * @default '60s'
+   */
+  ttl?: Duration;
+  /**
+   * Serve an expired entry at once for this long after it expires, while one background request refreshes it.
+   * `Cache-Control: stale-while-revalidate=N` on the response sets it for that response.
+   * @default 0
+   */
+  staleWhileRevalidate?: Duration;
+  /**
+   * When the handler fails or answers 5xx, serve the expired entry if it expired less than this long ago.
+   * `Cache-Control: stale-if-error=N` on the response sets it for that response.
+   * @default 0
+   */
+  staleIfError?: Duration;
+  /**
+   * Response statuses that may be stored.
+   * @default [200]
+   */
+  statuses?: readonly number[];
+}
+
+/** Options for one route: `cache.route({ ... })`. */
+export interface RouteOptions extends CachePolicyOptions {
+  /** Name the route's counters are kept under. @default the route's path pattern, e.g. `/users/:id` */
+  name?: string;
+  /** Tags to invalidate the route's entries by, e.g. `(req) => [\`user:${req.params.id}\`]`. @default [] */
+  tags?: TagsOption;
+  /**
+   * The route's own cache key. A route that gives one opts in to caching requests that carry `Authorization`:
+   * the key must then include whatever makes the response differ between users.
+   * @default protocol, host, path and sorted query
+   */
+  key?: (req: Request) => string;
+}
+
+/** Options for `resilientCache()`. */
+export interface ResilientCacheOptions extends CachePolicyOptions {
+  /**
+   * Redis to cache in: a URL, ioredis options, or an ioredis `Redis` / `Cluster` you created (never closed by `close()`).
+   * Leave it out to cache in memory only.
+   * @default undefined (memory only)
+   */
+  redis?: string | RedisOptions | Redis | Cluster;
+  /**
+   * Namespace of every Redis key the package writes.
+   * @default 'rc:'
+   */
+  prefix?: string;
+  /** The in-memory tier: the whole cache without Redis, the fallback with it. */
+  memory?: {
+    /** @default 10_000 */
+    maxEntries?: number;
+    /** @default 64 MiB */
+    maxBytes?: number;
+  };
+  /**
+   * Responses larger than this stream through untouched and are not stored.
+   * @default 1 MiB
+   */
+  maxBodyBytes?: number;
+  /**
+   * Deadline of each Redis call a request waits on; past it the request goes on from memory.
+   * @default '50ms'
+   */
+  redisTimeout?: Duration;
+  /**
+   * Add `X-Cache: HIT | MISS | STALE | BYPASS` to responses of cached routes.
+   * @default true
+   */
+  xCache?: boolean;
+  /** The circuit breaker around Redis. */
+  breaker?: {
+    /** Consecutive Redis failures or timeouts that open the circuit. @default 5 */
+    failureThreshold?: number;
+    /** How long the circuit stays open before one probe tries Redis again. @default '1s' */
+    openFor?: Duration;
+  };
+  /**
+   * Cross-instance request coalescing: on a miss, one instance takes a short Redis lock and the others wait for its
+   * entry instead of running the handler too. `true` uses the defaults.
+   * @default false
+   */
+  lock?: boolean | {
+    /** Lock lifetime: the longest a handler is expected to take. @default '5s' */
+    ttl?: Duration;
+    /** How long another instance waits for the entry before running the handler itself. @default '5s' */
+    wait?: Duration;
+  };
+  /** Counters shared by all instances through Redis. */
+  stats?: {
+    /** How often local counts are flushed to Redis, off the request path. @default '1s' */
+    flushInterval?: Duration;
+    /** Rolling window of the shared counters. @default '24h' */
+    window?: Duration;
+  };
+}
+
+/** Policy values resolved to milliseconds, read per request without re-parsing. */
+export interface ResolvedPolicy {
+  readonly ttlMs: number;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly statuses: ReadonlySet<number>;
+}
+
+export interface ResolvedRoute {
+  readonly policy: ResolvedPolicy;
+  readonly name: string | undefined;
+  readonly tags: TagsOption | undefined;
+  readonly key: ((req: Request) => string) | undefined;
+}
+
+export interface ResolvedOptions {
+  readonly redis: ResilientCacheOptions['redis'];
+  readonly prefix: string;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly maxBodyBytes: number;
+  readonly redisTimeoutMs: number;
+  readonly xCache: boolean;
+  readonly failureThreshold: number;
+  readonly openForMs: number;
+  readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly flushIntervalMs: number;
+  readonly statsWindowMs: number;
+  readonly policy: ResolvedPolicy;
+}
+
+/** Every default in one place. */
+export const DEFAULTS = Object.freeze({
+  ttl: '60s',
+  staleWhileRevalidate: 0,
+  staleIfError: 0,
+  statuses: Object.freeze([200]),
+  prefix: 'rc:',
+  maxEntries: 10_000,
+  maxBytes: 64 * 1024 * 1024,
+  maxBodyBytes: 1024 * 1024,
+  redisTimeout: '50ms',
+  xCache: true,
+  failureThreshold: 5,
+  openFor: '1s',
+  lockTtl: '5s',
+  lockWait: '5s',
+  flushInterval: '1s',
+  statsWindow: '24h',
+} as const);
+
+const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'breaker', 'lock', 'stats',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses'] as const;
+const ROUTE_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'name', 'tags', 'key'] as const;
+
+/** Validates `resilientCache()` options once, at setup, and resolves them to what the request path reads. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const options = checkObject(input ?? {}, 'options', TOP_LEVEL_KEYS) as ResilientCacheOptions;
+  const memory = checkObject(options.memory ?? {}, 'memory', ['maxEntries', 'maxBytes']) as NonNullable<ResilientCacheOptions['memory']>;
+  const breaker = checkObject(options.breaker ?? {}, 'breaker', ['failureThreshold', 'openFor']) as NonNullable<ResilientCacheOptions['breaker']>;
+  const stats = checkObject(options.stats ?? {}, 'stats', ['flushInterval', 'window']) as NonNullable<ResilientCacheOptions['stats']>;
+  checkRedis(options.redis);
+  return Object.freeze({
+    redis: options.redis,
+    prefix: checkPrefix(options.prefix ?? DEFAULTS.prefix),
+    maxEntries: checkCount(memory.maxEntries ?? DEFAULTS.maxEntries, 'memory.maxEntries'),
+    maxBytes: checkCount(memory.maxBytes ?? DEFAULTS.maxBytes, 'memory.maxBytes'),
+    maxBodyBytes: checkCount(options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
+    redisTimeoutMs: parseDuration(options.redisTimeout ?? DEFAULTS.redisTimeout, 'redisTimeout', { allowZero: false }),
+    xCache: checkBoolean(options.xCache ?? DEFAULTS.xCache, 'xCache'),
+    failureThreshold: checkCount(breaker.failureThreshold ?? DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
+    openForMs: parseDuration(breaker.openFor ?? DEFAULTS.openFor, 'breaker.openFor', { allowZero: false }),
+    lock: resolveLock(options.lock),
+    flushIntervalMs: parseDuration(stats.flushInterval ?? DEFAULTS.flushInterval, 'stats.flushInterval', { allowZero: false }),
+    statsWindowMs: parseDuration(stats.window ?? DEFAULTS.statsWindow, 'stats.window', { allowZero: false }),
+    policy: resolvePolicy(options, undefined, ''),
+  });
+}
+
+/** Validates `cache.route()` options; values it leaves out come from the app-wide policy. */
+export function resolveRouteOptions(input: unknown, base: ResolvedPolicy): ResolvedRoute {
+  const options = checkObject(input ?? {}, 'route', ROUTE_KEYS) as RouteOptions;
+  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+    throw new CacheConfigError('route.name', 'must be a non-empty string.');
+  }
+  if (options.tags !== undefined && typeof options.tags !== 'function' && !isStringArray(options.tags)) {
+    throw new CacheConfigError('route.tags', 'must be an array of strings or a function (req, res) => string[].');
+  }
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw new CacheConfigError('route.key', 'must be a function (req) => string.');
+  }
+  return Object.freeze({
+    policy: resolvePolicy(options, base, 'route.'),
+    name: options.name,
+    tags: options.tags,
+    key: options.key,
+  });
+}
+
+function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undefined, path: string): ResolvedPolicy {
+  const statuses = options.statuses ?? (base ? undefined : DEFAULTS.statuses);
+  if (statuses !== undefined && (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599))) {
+    throw new CacheConfigError(`${path}statuses`, 'must be an array of HTTP status codes between 200 and 599, e.g. [200, 404].');
+  }
+  const duration = (key: 'ttl' | 'staleWhileRevalidate' | 'staleIfError', fallback: number | undefined, dflt: Duration) =>
+    options[key] !== undefined ? parseDuration(options[key], `${path}${key}`) : fallback ?? parseDuration(dflt, key);
+  return Object.freeze({
+    ttlMs: duration('ttl', base?.ttlMs, DEFAULTS.ttl),
+    staleWhileRevalidateMs: duration('staleWhileRevalidate', base?.staleWhileRevalidateMs, DEFAULTS.staleWhileRevalidate),
+    staleIfErrorMs: duration('staleIfError', base?.staleIfErrorMs, DEFAULTS.staleIfError),
+    statuses: statuses ? new Set(statuses) : (base as ResolvedPolicy).statuses,
+  });
+}
+
+function resolveLock(lock: ResilientCacheOptions['lock']): ResolvedOptions['lock'] {
+  if (lock === undefined || lock === false) return undefined;
+  if (lock === true) return { ttlMs: parseDuration(DEFAULTS.lockTtl, 'lock.ttl'), waitMs: parseDuration(DEFAULTS.lockWait, 'lock.wait') };
+  const value = checkObject(lock, 'lock', ['ttl', 'wait']) as { ttl?: Duration; wait?: Duration };
+  return Object.freeze({
+    ttlMs: parseDuration(value.ttl ?? DEFAULTS.lockTtl, 'lock.ttl', { allowZero: false }),
+    waitMs: parseDuration(value.wait ?? DEFAULTS.lockWait, 'lock.wait'),
+  });
+}
+
+function checkObject(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CacheConfigError(path, `must be an object, not ${Array.isArray(value) ? 'an array' : typeof value}.`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      const guess = suggest(key, known);
+      const where = path === 'options' ? key : `${path}.${key}`;
+      throw new CacheConfigError(where, `is not an option${guess ? `; did you mean \`${guess}\`?` : `. Known options: ${known.join(', ')}.`}`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkRedis(redis: unknown): void {
+  if (redis === undefined || typeof redis === 'string' || (typeof redis === 'object' && redis !== null && !Array.isArray(redis))) {
+    if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+      throw new CacheConfigError('redis', 'must be a URL starting with redis:// or rediss://, ioredis options, or an ioredis client.');
+    }
+    return;
+  }
+  throw new CacheConfigError('redis', 'must be a URL, ioredis options, an ioredis Redis or Cluster, or left out for memory only.');
+}
+
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length > 64 || /[\s{}]/.test(prefix)) {
+    throw new CacheConfigError('prefix', 'must be a string of at most 64 characters without spaces or braces, e.g. \'rc:\'.');
+  }
+  return prefix;
+}
+
+function checkCount(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new CacheConfigError(path, `must be a whole number of 1 or more, not ${String(value)}.`);
+  }
+  return value;
+}
+
+function checkBoolean(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new CacheConfigError(path, 'must be true or false.');
+  return value;
+}
+
+function isStringArray(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}

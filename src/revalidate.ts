@@ -1,0 +1,57 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Application, Request } from 'express';
+import type { CacheCore } from './core.js';
+import { describeError, log } from './debug.js';
+
+const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
+const REFRESH = Symbol('express-resilient-cache.refresh');
+
+/** True for the copy of a request that a background refresh sends through the app. */
+export function isRefresh(req: Request): boolean {
+  return (req as unknown as Record<symbol, unknown>)[REFRESH] === true;
+}
+
+/**
+ * Refreshes a stale entry in the background: a copy of the request (same method, URL and headers, no client behind
+ * it) goes through the whole app again, from the top, so every middleware a real request meets runs for it too. The
+ * cache middleware recognises the copy, skips the lookup, records the handler's response and stores it; nothing is
+ * written to any socket. One refresh per key at a time: while one runs, the fill registry holds the key.
+ */
+export function revalidate(core: CacheCore, req: Request, key: string): void {
+  if (core.fills.pending(key) || core.closed) return;
+  // Express sets `parent` on mounted sub-apps and `handle` on every app, though its types declare neither.
+  type App = Application & { parent?: App; handle(req: unknown, res: unknown, done: (error?: unknown) => void): void };
+  let app = req.app as App;
+  while (app.parent) app = app.parent;
+  const copy = copyRequest(req);
+  const res = new ServerResponse(copy);
+  try {
+    app.handle(copy, res, (error?: unknown) => {
+      if (error && log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
+    });
+  } catch (error) {
+    if (log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
+  }
+}
+
+function copyRequest(req: Request): IncomingMessage {
+  // A socket that is never connected: the copy has no client, but code that reads the peer's address still can.
+  const socket = new Socket();
+  Object.defineProperty(socket, 'remoteAddress', { value: req.socket.remoteAddress });
+  Object.defineProperty(socket, 'encrypted', { value: (req.socket as { encrypted?: boolean }).encrypted });
+  const copy = new IncomingMessage(socket);
+  copy.method = 'GET';
+  copy.url = req.originalUrl;
+  copy.httpVersionMajor = req.httpVersionMajor;
+  copy.httpVersionMinor = req.httpVersionMinor;
+  copy.httpVersion = req.httpVersion;
+  const headers = { ...req.headers };
+  delete headers['if-none-match'];
+  delete headers['if-modified-since'];
+  copy.headers = headers;
+  copy.rawHeaders = req.rawHeaders.filter((_, i, raw) => !CONDITIONAL.has(String(raw[i - (i % 2)]).toLowerCase()));
+  copy.push(null);
+  (copy as unknown as Record<symbol, unknown>)[REFRESH] = true;
+  return copy;
+}

@@ -1,0 +1,37 @@
+import { Router, type Request, type Response } from 'express';
+import type { ResilientCache } from '../cache.js';
+
+/** Options for `healthRouter()`. */
+export interface HealthRouterOptions {
+  /**
+   * Answer `503` to `GET /` and `GET /ready` while the cache serves from memory because Redis is out (`warn`).
+   * Off by default: the app is still fine, and a load balancer pulling every instance out would turn a Redis outage into
+   * an app outage.
+   * @default false
+   */
+  warnAs503?: boolean;
+}
+
+/**
+ * `GET /`: the health report (`application/health+json`), 200 on pass or warn, 503 on fail.
+ * `GET /live`: 200 while the process answers. `GET /ready`: 200 when the cache can serve, else 503.
+ */
+export function healthRouter(cache: ResilientCache, options: HealthRouterOptions = {}): Router {
+  return createHealthRouter(cache, options);
+}
+
+export function createHealthRouter(cache: ResilientCache, options: HealthRouterOptions = {}): Router {
+  const warnAs503 = options.warnAs503 === true;
+  const router = Router();
+  const report = async (_req: Request, res: Response) => {
+    const health = await cache.health();
+    const failing = health.status === 'fail' || (warnAs503 && health.status === 'warn');
+    res.status(failing ? 503 : 200).type('application/health+json').set('Cache-Control', 'no-store').send(JSON.stringify(health));
+  };
+  router.get('/', report);
+  router.get('/ready', report);
+  router.get('/live', (_req, res) => {
+    res.status(200).type('application/health+json').set('Cache-Control', 'no-store').send('{"status":"pass"}');
+  });
+  return router;
+}

@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import type { ResilientCache } from '../cache.js';
+import { dashboardContentSecurityPolicy, dashboardPage } from './dashboard-page.js';
+
+/** Options for `statsRouter()`. */
+export interface StatsRouterOptions {
+  /** Heading of the HTML dashboard. @default 'Cache stats' */
+  title?: string;
+}
+
+/**
+ * `GET /`: every name's figures, totals, tier state and latency as JSON; with `Accept: text/html`, a live dashboard.
+ * `GET /:name`: one name's figures (`name`, `hits`, `misses`, `total`, `hitRate`, …), 404 if never seen.
+ */
+export function statsRouter(cache: ResilientCache, options: StatsRouterOptions = {}): Router {
+  return createStatsRouter(cache, options);
+}
+
+export function createStatsRouter(cache: ResilientCache, options: StatsRouterOptions = {}): Router {
+  const page = dashboardPage({ title: options.title ?? 'Cache stats' });
+  const csp = dashboardContentSecurityPolicy();
+  const router = Router();
+  router.get('/', (req, res) => {
+    res.set('Cache-Control', 'no-store').vary('Accept');
+    if (req.accepts(['json', 'html']) === 'html') {
+      res.set('Content-Security-Policy', csp).type('html').send(page);
+      return;
+    }
+    res.json(cache.stats());
+  });
+  router.get('/:name', (req, res) => {
+    const name = decodeURIComponent(String(req.params.name));
+    const figures = cache.stats().names[name];
+    res.set('Cache-Control', 'no-store');
+    if (!figures) {
+      res.status(404).json({ error: `no figures for name ${JSON.stringify(name)}` });
+      return;
+    }
+    res.json(figures);
+  });
+  return router;
+}

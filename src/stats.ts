@@ -1,0 +1,97 @@
+import { Histogram, type LatencySummary } from './histogram.js';
+import type { TierName } from './stores/tiered-store.js';
+
+/** What happened to one request or `getOrSet` call, from the cache's point of view. */
+export type Outcome = 'hits' | 'misses' | 'stale' | 'bypasses';
+/** Events counted besides outcomes. */
+export type Event = 'errors' | 'stores';
+
+export const COUNTER_FIELDS = ['hits', 'misses', 'stale', 'bypasses', 'errors', 'stores'] as const;
+export type CounterField = (typeof COUNTER_FIELDS)[number];
+export type Counts = Record<CounterField, number>;
+
+/** One name's figures as the stats report them. */
+export interface NameStats extends Counts {
+  readonly name: string;
+  /** hits + misses + stale: requests the cache answered for or filled (bypasses are not cache traffic). */
+  readonly total: number;
+  /** (hits + stale) / total, 0 when there is no traffic. */
+  readonly hitRate: number;
+}
+
+export function emptyCounts(): Counts {
+  return { hits: 0, misses: 0, stale: 0, bypasses: 0, errors: 0, stores: 0 };
+}
+
+export function describeCounts(name: string, counts: Counts): NameStats {
+  const total = counts.hits + counts.misses + counts.stale;
+  return { name, ...counts, total, hitRate: total === 0 ? 0 : Math.round(((counts.hits + counts.stale) / total) * 10000) / 10000 };
+}
+
+export function addCounts(into: Counts, from: Readonly<Counts>): Counts {
+  for (const field of COUNTER_FIELDS) into[field] += from[field];
+  return into;
+}
+
+/**
+ * This instance's counters per name and its latency histograms. Counting is a map lookup and an increment; nothing
+ * here touches Redis (the shared figures are flushed in batches by `SharedCounters`).
+ */
+export class Stats {
+  readonly #names = new Map<string, Counts>();
+  /** Counts not yet flushed to the shared figures; swapped out whole by `takeUnflushed`. */
+  #unflushed = new Map<string, Counts>();
+  readonly latency: Readonly<Record<TierName | 'handler', Histogram>> = {
+    memory: new Histogram(),
+    redis: new Histogram(),
+    handler: new Histogram(),
+  };
+
+  count(name: string, field: CounterField, by = 1): void {
+    bump(this.#names, name, field, by);
+    bump(this.#unflushed, name, field, by);
+  }
+
+  /** Hands the counts gathered since the last call to the flusher, and starts a new batch. */
+  takeUnflushed(): Map<string, Counts> {
+    const batch = this.#unflushed;
+    this.#unflushed = new Map();
+    return batch;
+  }
+
+  /** Puts a batch that could not be flushed back, so it goes out with the next one. */
+  returnUnflushed(batch: ReadonlyMap<string, Counts>): void {
+    for (const [name, counts] of batch) {
+      for (const field of COUNTER_FIELDS) if (counts[field] !== 0) bump(this.#unflushed, name, field, counts[field]);
+    }
+  }
+
+  names(): NameStats[] {
+    return [...this.#names].map(([name, counts]) => describeCounts(name, counts));
+  }
+
+  name(name: string): NameStats | undefined {
+    const counts = this.#names.get(name);
+    return counts ? describeCounts(name, counts) : undefined;
+  }
+
+  totals(): NameStats {
+    const sum = emptyCounts();
+    for (const counts of this.#names.values()) addCounts(sum, counts);
+    return describeCounts('*', sum);
+  }
+
+  latencySummary(): Record<TierName | 'handler', LatencySummary> {
+    return {
+      memory: this.latency.memory.summary(),
+      redis: this.latency.redis.summary(),
+      handler: this.latency.handler.summary(),
+    };
+  }
+}
+
+function bump(map: Map<string, Counts>, name: string, field: CounterField, by: number): void {
+  let counts = map.get(name);
+  if (!counts) map.set(name, (counts = emptyCounts()));
+  counts[field] += by;
+}

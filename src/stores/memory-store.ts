@@ -1,0 +1,91 @@
+import { LRUCache } from 'lru-cache';
+import { entrySize, type Entry } from '../entry.js';
+import type { EntryStore } from './store.js';
+
+/**
+ * The in-memory tier: an LRU bounded by entries and bytes. Synchronous underneath; `peek` lets the hot path skip a
+ * promise when Redis is not configured.
+ */
+export class MemoryStore implements EntryStore {
+  readonly #lru: LRUCache<string, Entry>;
+  /** tag-set key -> entry keys, and back, so evictions keep the tag index small. */
+  readonly #tagged = new Map<string, Set<string>>();
+  readonly #tagsOf = new Map<string, readonly string[]>();
+
+  constructor({ maxEntries, maxBytes }: { maxEntries: number; maxBytes: number }) {
+    this.#lru = new LRUCache<string, Entry>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      sizeCalculation: (entry) => entrySize(entry),
+      dispose: (_entry, key) => this.#untag(key),
+    });
+  }
+
+  /** Synchronous read for callers that can avoid an await. */
+  peek(key: string): Entry | undefined {
+    return this.#lru.get(key);
+  }
+
+  async get(key: string): Promise<Entry | undefined> {
+    return this.#lru.get(key);
+  }
+
+  /** Synchronous write; `set` wraps it. Entries larger than the whole tier are skipped, not thrown. */
+  put(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): void {
+    if (ttlMs <= 0) return;
+    this.#lru.set(key, entry, { ttl: Math.ceil(ttlMs) });
+    if (tagKeys.length === 0 || !this.#lru.has(key)) return;
+    this.#tagsOf.set(key, tagKeys);
+    for (const tagKey of tagKeys) {
+      let keys = this.#tagged.get(tagKey);
+      if (!keys) this.#tagged.set(tagKey, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<void> {
+    this.put(key, entry, ttlMs, tagKeys);
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const key of keys) if (this.#lru.delete(key)) removed++;
+    return removed;
+  }
+
+  async deleteTagged(tagKeys: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const tagKey of tagKeys) {
+      const keys = this.#tagged.get(tagKey);
+      if (!keys) continue;
+      for (const key of [...keys]) if (this.#lru.delete(key)) removed++;
+      this.#tagged.delete(tagKey);
+    }
+    return removed;
+  }
+
+  clear(): void {
+    this.#lru.clear();
+    this.#tagged.clear();
+    this.#tagsOf.clear();
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  get bytes(): number {
+    return this.#lru.calculatedSize;
+  }
+
+  #untag(key: string): void {
+    const tagKeys = this.#tagsOf.get(key);
+    if (!tagKeys) return;
+    this.#tagsOf.delete(key);
+    for (const tagKey of tagKeys) {
+      const keys = this.#tagged.get(tagKey);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#tagged.delete(tagKey);
+    }
+  }
+}

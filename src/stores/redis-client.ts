@@ -1,0 +1,57 @@
+import { Redis, Cluster, type RedisOptions } from 'ioredis';
+import { describeError, log } from '../debug.js';
+
+export type RedisLike = Redis | Cluster;
+
+/** Settings that make a client fail fast instead of queueing: the reason this package exists. */
+export function failFastOptions(redisTimeoutMs: number): RedisOptions {
+  return {
+    // While disconnected, reject at once instead of queueing commands the request path would wait on.
+    enableOfflineQueue: false,
+    // Never retry a command on another connection: the caller has already moved on to memory.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(1000, redisTimeoutMs * 10),
+    // A black-holed connection (no FIN, no RST) answers nothing: tear it down and reconnect.
+    socketTimeout: Math.max(2000, redisTimeoutMs * 20),
+    // Backstop for commands off the request path (stats flush, invalidation, health).
+    commandTimeout: Math.max(2000, redisTimeoutMs * 20),
+    keepAlive: 5000,
+    // Always retry, with capped, jittered backoff so many instances do not reconnect in lockstep.
+    retryStrategy: (attempt: number) => Math.round(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)) * (0.75 + Math.random() * 0.5)),
+    reconnectOnError: () => false,
+    lazyConnect: false,
+  };
+}
+
+export interface OwnedClient {
+  readonly client: RedisLike;
+  /** True when the package created the client and so must close it. */
+  readonly owned: boolean;
+}
+
+/** Turns the `redis` option into a client, creating one with fail-fast settings unless the user passed their own. */
+export function createRedisClient(redis: unknown, redisTimeoutMs: number): OwnedClient {
+  if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: false };
+  if (isClientLike(redis)) return { client: redis as RedisLike, owned: false };
+  const safe = failFastOptions(redisTimeoutMs);
+  const client = typeof redis === 'string'
+    ? new Redis(redis, safe)
+    : new Redis({ ...(redis as RedisOptions), ...safe });
+  // ioredis emits 'error' on every failed connection attempt; without a listener Node would crash the process.
+  client.on('error', (error: unknown) => {
+    if (log.redis.enabled) log.redis('client error: %s', describeError(error));
+  });
+  return { client, owned: true };
+}
+
+/** A Redis or Cluster from another copy of ioredis fails `instanceof`; recognise it by shape. */
+function isClientLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null
+    && typeof (value as { getBuffer?: unknown }).getBuffer === 'function'
+    && typeof (value as { pipeline?: unknown }).pipeline === 'function';
+}
+
+export function isCluster(client: RedisLike): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}

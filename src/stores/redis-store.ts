@@ -1,0 +1,82 @@
+import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry.js';
+import { describeError, log } from '../debug.js';
+import { isCluster, type RedisLike } from './redis-client.js';
+import { addToTag, storeWithDeadline } from './scripts.js';
+import type { EntryStore } from './store.js';
+
+/** Grace for clock skew and transit when a write's deadline is judged by the server's clock. */
+const WRITE_GRACE_MS = 250;
+
+/**
+ * The Redis tier. Every command names one key, so the same code runs on a single server and on a Cluster;
+ * on a single server related commands go out in one pipeline.
+ */
+export class RedisStore implements EntryStore {
+  readonly client: RedisLike;
+  readonly #writeTimeoutMs: number;
+  /** Server clock minus ours, measured on connect, so write deadlines are judged in the server's time. */
+  #clockOffsetMs = 0;
+  /** Entries that did not decode: counted so stats and tests can see them. */
+  corruptEntries = 0;
+
+  constructor(client: RedisLike, { writeTimeoutMs }: { writeTimeoutMs: number }) {
+    this.client = client;
+    this.#writeTimeoutMs = writeTimeoutMs;
+    client.on('ready', () => void this.#measureClock());
+    if (client.status === 'ready') void this.#measureClock();
+  }
+
+  async get(key: string): Promise<Entry | undefined> {
+    const bytes = await this.client.getBuffer(key);
+    if (bytes === null) return undefined;
+    try {
+      return decodeEntry(bytes);
+    } catch (error) {
+      if (!(error instanceof EntryDecodeError)) throw error;
+      this.corruptEntries++;
+      if (log.redis.enabled) log.redis('entry did not decode (%s); treating as a miss', error.message);
+      return undefined;
+    }
+  }
+
+  async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<void> {
+    const ttl = Math.ceil(ttlMs);
+    if (ttl <= 0) return;
+    const deadline = Date.now() + this.#clockOffsetMs + this.#writeTimeoutMs + WRITE_GRACE_MS;
+    const bytes = encodeEntry(entry);
+    const writes: Promise<unknown>[] = [storeWithDeadline.run(this.client, [key], [bytes, ttl, deadline])];
+    for (const tagKey of tagKeys) writes.push(addToTag.run(this.client, [tagKey], [key, ttl]));
+    await Promise.all(writes);
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async deleteTagged(tagKeys: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const tagKey of tagKeys) {
+      const members = await this.client.smembers(tagKey);
+      removed += await this.delete(members);
+      await this.client.unlink(tagKey);
+    }
+    return removed;
+  }
+
+  get cluster(): boolean {
+    return isCluster(this.client);
+  }
+
+  async #measureClock(): Promise<void> {
+    try {
+      const before = Date.now();
+      const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
+      const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      this.#clockOffsetMs = serverNow - Math.round((before + Date.now()) / 2);
+    } catch (error) {
+      if (log.redis.enabled) log.redis('could not read the server clock: %s', describeError(error));
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import type { RedisLike } from './redis-client.js';
+
+/** A Lua script run by SHA, loaded on first use (or after a server restart) without touching the user's client. */
+export class Script {
+  readonly #source: string;
+  readonly #sha: string;
+  readonly #keyCount: number;
+
+  constructor(source: string, keyCount: number) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+    this.#keyCount = keyCount;
+  }
+
+  async run(client: RedisLike, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.#sha, this.#keyCount, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
+      return client.eval(this.#source, this.#keyCount, ...keys, ...args);
+    }
+  }
+}
+
+/**
+ * SET with a deadline in server time: a write that reaches Redis after its deadline (it sat in a frozen server's
+ * socket buffer, say) is dropped, so it can never resurrect an entry invalidated meanwhile.
+ * KEYS[1] entry key; ARGV: bytes, ttl ms, deadline (server epoch ms).
+ */
+export const storeWithDeadline = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`, 1);
+
+/**
+ * Adds an entry key to a tag set and makes the set live at least as long as the entry.
+ * One key per call, so it runs on a Redis Cluster whatever slot the entry is in.
+ * KEYS[1] tag set; ARGV: entry key, ttl ms.
+ */
+export const addToTag = new Script(`
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 and ttl < tonumber(ARGV[2]) or ttl == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
+`, 1);
+
+/** Compare-and-delete: releases a lock only if it is still ours. KEYS[1] lock; ARGV[1] token. */
+export const releaseLock = new Script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`, 1);

@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { CircuitBreaker } from '../circuit-breaker.js';
+import { withDeadline } from '../deadline.js';
+import { describeError, log } from '../debug.js';
+import type { Entry } from '../entry.js';
+import type { MemoryStore } from './memory-store.js';
+import type { RedisStore } from './redis-store.js';
+
+export type TierName = 'memory' | 'redis';
+/** `memory`: Redis is configured but out; `memory-only`: no Redis configured. */
+export type TierState = 'redis' | 'memory' | 'memory-only';
+
+export interface Lookup {
+  readonly entry: Entry | undefined;
+  readonly tier: TierName;
+  /** True when Redis was asked and failed, so memory answered instead. */
+  readonly failed: boolean;
+}
+
+export interface TieredStoreOptions {
+  memory: MemoryStore;
+  redis: RedisStore | undefined;
+  redisTimeoutMs: number;
+  failureThreshold: number;
+  openForMs: number;
+  /** Called with each lookup's duration, for the latency histograms. */
+  onLookup?: (tier: TierName, ms: number) => void;
+}
+
+interface InflightWrite {
+  readonly tagKeys: readonly string[];
+  /** Set when an invalidation touched this key while its write was under way. */
+  invalidated: boolean;
+}
+
+/**
+ * Redis when it answers, memory when it does not. The memory tier is a fallback, not a front: while Redis is healthy
+ * every instance reads the same entries, so an invalidation on one instance is seen by all. While the circuit is open,
+ * reads and writes go to memory and invalidations are queued; when Redis answers again the queue is applied first,
+ * then the memory tier (which may hold entries other instances have since invalidated) is dropped.
+ *
+ * Emits `degraded` (error) and `recovered`.
+ */
+export class TieredStore extends EventEmitter {
+  readonly memory: MemoryStore;
+  readonly redis: RedisStore | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  /** Redis calls that failed or missed their deadline. */
+  redisErrors = 0;
+  readonly #timeoutMs: number;
+  readonly #onLookup: ((tier: TierName, ms: number) => void) | undefined;
+  readonly #pending = { keys: new Set<string>(), tagKeys: new Set<string>() };
+  readonly #inflight = new Map<string, InflightWrite>();
+
+  constructor(options: TieredStoreOptions) {
+    super();
+    this.memory = options.memory;
+    this.redis = options.redis;
+    this.#timeoutMs = options.redisTimeoutMs;
+    this.#onLookup = options.onLookup;
+    if (!this.redis) return;
+    const redis = this.redis;
+    const breaker = new CircuitBreaker({
+      failureThreshold: options.failureThreshold,
+      openForMs: options.openForMs,
+      probe: () => this.#probe(),
+    });
+    this.breaker = breaker;
+    breaker.on('open', (error: unknown) => this.emit('degraded', error));
+    breaker.on('close', () => {
+      this.memory.clear();
+      this.emit('recovered');
+    });
+    redis.client.on('ready', () => breaker.probeSoon());
+    // A closed connection fails every command at once: open now rather than after `failureThreshold` requests.
+    redis.client.on('close', () => breaker.open(new Error('Redis connection closed')));
+    if (redis.client.status !== 'ready') breaker.startOpen();
+  }
+
+  get state(): TierState {
+    if (!this.breaker) return 'memory-only';
+    return this.breaker.allows() ? 'redis' : 'memory';
+  }
+
+  /** The entry under `key` in the tier that serves now. Never rejects. */
+  async get(key: string): Promise<Lookup> {
+    if (this.redis && this.breaker?.allows()) {
+      const started = performance.now();
+      try {
+        const entry = await withDeadline(this.redis.get(key), this.#timeoutMs, 'GET');
+        this.breaker.success();
+        this.#onLookup?.('redis', performance.now() - started);
+        return { entry, tier: 'redis', failed: false };
+      } catch (error) {
+        this.#redisFailed(error);
+        return this.#fromMemory(key, true);
+      }
+    }
+    return this.#fromMemory(key, false);
+  }
+
+  #fromMemory(key: string, failed: boolean): Lookup {
+    const started = performance.now();
+    const entry = this.memory.peek(key);
+    this.#onLookup?.('memory', performance.now() - started);
+    return { entry, tier: 'memory', failed };
+  }
+
+  /** Stores in Redis, or in memory when Redis is out or fails. Never rejects. */
+  async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<TierName> {
+    if (!this.redis || !this.breaker?.allows()) {
+      this.memory.put(key, entry, ttlMs, tagKeys);
+      return 'memory';
+    }
+    const write: InflightWrite = { tagKeys, invalidated: false };
+    this.#inflight.set(key, write);
+    const command = this.redis.set(key, entry, ttlMs, tagKeys);
+    try {
+      await withDeadline(command, this.#timeoutMs * 4, 'SET');
+      this.breaker.success();
+      return 'redis';
+    } catch (error) {
+      this.#redisFailed(error);
+      this.memory.put(key, entry, ttlMs, tagKeys);
+      return 'memory';
+    } finally {
+      void this.#settleWrite(key, write, command);
+    }
+  }
+
+  /** Removes entries by key and by tag set from both tiers; what Redis cannot take now is applied when it returns. */
+  async invalidate(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
+    for (const [key, write] of this.#inflight) {
+      if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
+    }
+    let removed = (await this.memory.delete(keys)) + (await this.memory.deleteTagged(tagKeys));
+    if (!this.redis) return removed;
+    if (this.breaker?.allows()) {
+      try {
+        removed += await this.#invalidateRedis(keys, tagKeys);
+        return removed;
+      } catch (error) {
+        this.#redisFailed(error);
+      }
+    }
+    for (const key of keys) this.#pending.keys.add(key);
+    for (const tagKey of tagKeys) this.#pending.tagKeys.add(tagKey);
+    if (log.redis.enabled) log.redis('invalidation queued until Redis answers (%d keys, %d tags)', keys.length, tagKeys.length);
+    return removed;
+  }
+
+  /** Invalidations waiting for Redis. */
+  get pendingInvalidations(): number {
+    return this.#pending.keys.size + this.#pending.tagKeys.size;
+  }
+
+  close(): void {
+    this.breaker?.stop();
+  }
+
+  #redisFailed(error: unknown): void {
+    this.redisErrors++;
+    if (log.redis.enabled) log.redis('redis call failed: %s', describeError(error));
+    this.breaker?.failure(error);
+  }
+
+  /** After a write to Redis settles (even long after its deadline), undo it if an invalidation overtook it. */
+  async #settleWrite(key: string, write: InflightWrite, command: Promise<void>): Promise<void> {
+    await command.catch(() => undefined);
+    if (this.#inflight.get(key) === write) this.#inflight.delete(key);
+    if (!write.invalidated || !this.redis) return;
+    try {
+      await this.redis.delete([key]);
+    } catch {
+      this.#pending.keys.add(key);
+    }
+  }
+
+  async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
+    const redis = this.redis as RedisStore;
+    const [byKey, byTag] = await Promise.all([redis.delete(keys), redis.deleteTagged(tagKeys)]);
+    return byKey + byTag;
+  }
+
+  /** The half-open probe: Redis must answer, and queued invalidations must land, before traffic returns to it. */
+  async #probe(): Promise<void> {
+    const redis = this.redis as RedisStore;
+    await withDeadline(redis.client.ping(), Math.max(this.#timeoutMs * 4, 250), 'PING');
+    if (this.pendingInvalidations === 0) return;
+    const keys = [...this.#pending.keys];
+    const tagKeys = [...this.#pending.tagKeys];
+    await this.#invalidateRedis(keys, tagKeys);
+    for (const key of keys) this.#pending.keys.delete(key);
+    for (const tagKey of tagKeys) this.#pending.tagKeys.delete(tagKey);
+    if (log.redis.enabled) log.redis('applied %d queued invalidations', keys.length + tagKeys.length);
+  }
+}
