@@ -122,7 +122,8 @@ export function captureResponse(res: ServerResponse, hooks: CaptureHooks): Respo
   };
 }
 
-function applyHeaders(res: ServerResponse, headers: unknown): void {
+/** Sets headers given to `writeHead` on the response: an object, or a raw `[name, value, …]` list with repeats kept. */
+export function applyHeaders(res: ServerResponse, headers: unknown): void {
   if (Array.isArray(headers)) {
     // Raw [name, value, name, value] list: values for one name are appended, not overwritten.
     const seen = new Set<string>();

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseEntry } from './entry.js';
-import type { ResponseWriter } from './capture.js';
+import { applyHeaders, type ResponseWriter } from './capture.js';
 
 export type ReplayLabel = 'HIT' | 'STALE' | 'MISS';
 
@@ -23,11 +23,15 @@ export function replay(
   if (label) res.setHeader('X-Cache', label);
   const inm = req.headers['if-none-match'];
   if (inm !== undefined && entry.etag !== '' && etagMatches(inm, entry.etag)) {
-    writer.writeHead(304, notModifiedHeaders(entry.headers));
+    // Node 20's writeHead(status, [name, value, …]) keeps only the last value of a repeated name once any header is
+    // set (Age is, above), so the list goes on through appendHeader and writeHead gets the status alone.
+    applyHeaders(res, notModifiedHeaders(entry.headers));
+    writer.writeHead(304);
     writer.end();
     return;
   }
-  writer.writeHead(entry.status, entry.headers as string[]);
+  applyHeaders(res, entry.headers);
+  writer.writeHead(entry.status);
   writer.end(req.method === 'HEAD' ? undefined : entry.body);
 }
 
