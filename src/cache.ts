@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
 import { Coalescer } from './coalescer.js';
-import type { CacheCore, SharedResponse } from './core.js';
+import { CORE, type CacheCore, type SharedResponse } from './core.js';
 import { FillLock } from './fill-lock.js';
 import { getOrSet, type GetOrSetOptions } from './get-or-set.js';
 import { checkHealth, type HealthReport } from './health.js';
@@ -13,8 +13,11 @@ import { createMiddleware, createRouteMiddleware } from './middleware.js';
 import { resolveOptions, resolveRouteOptions, type ResilientCacheOptions, type RouteOptions } from './options.js';
 import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
 import { createStatsRouter, type StatsRouterOptions } from './routers/stats-router.js';
+import { registerMetrics, type MetricsOptions, type MetricsRegistry } from './metrics.js';
+import { readRedisInfo } from './redis-info.js';
+import { SharedCounters } from './shared-counters.js';
 import { Stats } from './stats.js';
-import { localReport, type StatsReport } from './stats-report.js';
+import { localReport, type SharedStats, type StatsReport } from './stats-report.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { createRedisClient } from './stores/redis-client.js';
 import { RedisStore } from './stores/redis-store.js';
@@ -28,8 +31,15 @@ export interface ResilientCache extends RequestHandler {
   getOrSet<T>(key: string, fetch: () => T | Promise<T>, options?: GetOrSetOptions<T>): Promise<T>;
   /** Removes entries by key, tag or name from every tier; resolves to how many were found. */
   invalidate(what: InvalidateOptions): Promise<number>;
-  /** This instance's counters, tier state and latency. */
+  /**
+   * This instance's counters, tier state and latency; `shared` holds all instances' figures as last read by
+   * `collectStats()` (the stats router reads them on every request).
+   */
   stats(): StatsReport;
+  /** `stats()` plus all instances' figures and Redis's own (INFO), read now from Redis (bounded to about a second). */
+  collectStats(): Promise<StatsReport>;
+  /** Registers the cache's counters and histograms in a prom-client registry (default: prom-client's global one). */
+  metrics(registry?: MetricsRegistry, options?: MetricsOptions): MetricsRegistry;
   /** Checks Redis and memory; answers within about a second even when Redis does not. */
   health(): Promise<HealthReport>;
   /** Same as `healthRouter(cache, options)`. */
@@ -50,9 +60,6 @@ export interface ResilientCache extends RequestHandler {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- EventEmitter's own listener type
 type Listener = (...args: any[]) => void;
-
-/** Internals the routers and tests reach through the cache object. */
-export const CORE = Symbol('express-resilient-cache.core');
 
 /**
  * Creates the cache. Options are checked here, once: a mistake throws `CacheConfigError` naming the option.
@@ -85,6 +92,10 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
     lock: resolved.lock && new FillLock(store, keys, { ...resolved.lock, redisTimeoutMs: resolved.redisTimeoutMs }),
     closed: false,
   };
+  const shared = store.redis
+    ? new SharedCounters(store, stats, { prefix: resolved.prefix, windowMs: resolved.statsWindowMs, flushIntervalMs: resolved.flushIntervalMs })
+    : undefined;
+  let lastShared: SharedStats | null = null;
   const instance = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: Date.now() };
   const events = new EventEmitter();
   store.on('degraded', (error: unknown) => events.emit('degraded', error));
@@ -96,7 +107,14 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
       createRouteMiddleware(core, routeOptions === false ? false : resolveRouteOptions(routeOptions, resolved.policy)),
     getOrSet: <T>(key: string, fetch: () => T | Promise<T>, getOptions?: GetOrSetOptions<T>) => getOrSet(core, key, fetch, getOptions),
     invalidate: (what: InvalidateOptions) => invalidate(core, what),
-    stats: () => localReport(core, instance),
+    stats: (): StatsReport => ({ ...localReport(core, instance), shared: lastShared }),
+    collectStats: async (): Promise<StatsReport> => {
+      await shared?.flush();
+      const [sharedFigures, redisInfo] = await Promise.all([shared?.read() ?? null, readRedisInfo(store)]);
+      if (sharedFigures) lastShared = sharedFigures;
+      return { ...localReport(core, instance), shared: sharedFigures, redis: redisInfo };
+    },
+    metrics: (registry?: MetricsRegistry, metricsOptions?: MetricsOptions) => registerMetrics(core, registry, metricsOptions),
     health: () => checkHealth(core, instance.id),
     healthRouter: (routerOptions?: HealthRouterOptions) => createHealthRouter(cache, routerOptions),
     statsRouter: (routerOptions?: StatsRouterOptions) => createStatsRouter(cache, routerOptions),
@@ -106,6 +124,7 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
     close: async () => {
       if (core.closed) return;
       core.closed = true;
+      await shared?.close();
       store.close();
       if (connection?.owned) await connection.client.quit().catch(() => connection.client.disconnect());
     },
@@ -116,9 +135,4 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
   return cache;
 }
 
-/** The internals behind a cache object (for the routers in this package). */
-export function coreOf(cache: ResilientCache): CacheCore {
-  const core = (cache as unknown as Record<symbol, CacheCore | undefined>)[CORE];
-  if (!core) throw new TypeError('expected the object returned by resilientCache()');
-  return core;
-}
+export { coreOf } from './core.js';

@@ -29,3 +29,13 @@ export interface CacheCore {
   /** Set by `close()`: from then on requests go straight to their handlers. */
   closed: boolean;
 }
+
+/** Where a cache object keeps its internals, for the routers in this package and for tests. */
+export const CORE = Symbol('express-resilient-cache.core');
+
+/** The internals behind an object returned by `resilientCache()`. */
+export function coreOf(cache: object): CacheCore {
+  const core = (cache as Record<symbol, CacheCore | undefined>)[CORE];
+  if (!core) throw new TypeError('expected the object returned by resilientCache()');
+  return core;
+}

@@ -14,3 +14,4 @@ export type { HealthReport, HealthCheck, HealthStatus } from './health.js';
 export type { StatsReport, SharedStats, RedisServerSummary } from './stats-report.js';
 export type { NameStats } from './stats.js';
 export type { LatencySummary } from './histogram.js';
+export type { MetricsRegistry, MetricsOptions } from './metrics.js';

@@ -87,3 +87,18 @@ async function lookup(core: CacheCore, req: Request, base: string, baseKey: stri
   const entry = second.entry?.kind === 'response' ? second.entry : undefined;
   return { entry, key, failed: first.failed || second.failed };
 }
+
+/**
+ * For the package's own routers (health, stats): mounted under `app.use(cache)`, their answers are neither cached
+ * nor counted, so the figures describe the app's traffic, not the monitoring's.
+ */
+export function createIgnoreMiddleware(core: CacheCore): RequestHandler {
+  return function resilientCacheIgnore(req: Request, _res: Response, next: NextFunction): void {
+    const context = contextOf(core, req);
+    if (context) {
+      context.phase = 'handed-over';
+      context.release();
+    }
+    next();
+  };
+}

@@ -59,13 +59,6 @@ export class Stats {
     return batch;
   }
 
-  /** Puts a batch that could not be flushed back, so it goes out with the next one. */
-  returnUnflushed(batch: ReadonlyMap<string, Counts>): void {
-    for (const [name, counts] of batch) {
-      for (const field of COUNTER_FIELDS) if (counts[field] !== 0) bump(this.#unflushed, name, field, counts[field]);
-    }
-  }
-
   names(): NameStats[] {
     return [...this.#names].map(([name, counts]) => describeCounts(name, counts));
   }

@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { ResilientCache } from '../cache.js';
+import { coreOf } from '../core.js';
+import { createIgnoreMiddleware } from '../middleware.js';
 
 /** Options for `healthRouter()`. */
 export interface HealthRouterOptions {
@@ -23,6 +25,7 @@ export function healthRouter(cache: ResilientCache, options: HealthRouterOptions
 export function createHealthRouter(cache: ResilientCache, options: HealthRouterOptions = {}): Router {
   const warnAs503 = options.warnAs503 === true;
   const router = Router();
+  router.use(createIgnoreMiddleware(coreOf(cache)));
   const report = async (_req: Request, res: Response) => {
     const health = await cache.health();
     const failing = health.status === 'fail' || (warnAs503 && health.status === 'warn');

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import type { ResilientCache } from '../cache.js';
+import { coreOf } from '../core.js';
+import { createIgnoreMiddleware } from '../middleware.js';
 import { dashboardContentSecurityPolicy, dashboardPage } from './dashboard-page.js';
 
 /** Options for `statsRouter()`. */
@@ -20,23 +22,27 @@ export function createStatsRouter(cache: ResilientCache, options: StatsRouterOpt
   const page = dashboardPage({ title: options.title ?? 'Cache stats' });
   const csp = dashboardContentSecurityPolicy();
   const router = Router();
-  router.get('/', (req, res) => {
+  router.use(createIgnoreMiddleware(coreOf(cache)));
+  router.get('/', async (req, res) => {
     res.set('Cache-Control', 'no-store').vary('Accept');
     if (req.accepts(['json', 'html']) === 'html') {
       res.set('Content-Security-Policy', csp).type('html').send(page);
       return;
     }
-    res.json(cache.stats());
+    res.json(await cache.collectStats());
   });
-  router.get('/:name', (req, res) => {
-    const name = decodeURIComponent(String(req.params.name));
-    const figures = cache.stats().names[name];
+  router.get('/:name', async (req, res) => {
+    // Names are path patterns such as /users/:id: clients send them URL-encoded, and Express has decoded them already.
+    const name = String(req.params.name);
+    const report = await cache.collectStats();
+    const local = report.names[name];
+    const all = report.shared?.names[name];
     res.set('Cache-Control', 'no-store');
-    if (!figures) {
+    if (!local && !all) {
       res.status(404).json({ error: `no figures for name ${JSON.stringify(name)}` });
       return;
     }
-    res.json(figures);
+    res.json({ ...(local ?? all), shared: all ?? null });
   });
   return router;
 }
