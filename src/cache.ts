@@ -90,6 +90,7 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
     fills: new Coalescer<SharedResponse | undefined>(),
     values: new Coalescer<unknown>(),
     lock: resolved.lock && new FillLock(store, keys, { ...resolved.lock, redisTimeoutMs: resolved.redisTimeoutMs }),
+    refreshing: new Set<string>(),
     closed: false,
   };
   const shared = store.redis

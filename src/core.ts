@@ -26,6 +26,8 @@ export interface CacheCore {
   /** In-flight `getOrSet` fetches by value key. */
   readonly values: Coalescer<unknown>;
   readonly lock: FillLock | undefined;
+  /** Keys with a background refresh under way. */
+  readonly refreshing: Set<string>;
   /** Set by `close()`: from then on requests go straight to their handlers. */
   closed: boolean;
 }

@@ -5,6 +5,8 @@ import type { CacheCore } from './core.js';
 import { describeError, log } from './debug.js';
 
 const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
+/** Longest a refresh blocks the next one for its key, should its response never end. */
+const REFRESH_HOLD_MS = 30_000;
 const REFRESH = Symbol('express-resilient-cache.refresh');
 
 /** True for the copy of a request that a background refresh sends through the app. */
@@ -19,18 +21,26 @@ export function isRefresh(req: Request): boolean {
  * written to any socket. One refresh per key at a time: while one runs, the fill registry holds the key.
  */
 export function revalidate(core: CacheCore, req: Request, key: string): void {
-  if (core.fills.pending(key) || core.closed) return;
+  if (core.fills.pending(key) || core.refreshing.has(key) || core.closed) return;
+  // Held from dispatch until the copy's response ends: the copy reaches the cache middleware only after whatever
+  // runs before it, and stale hits arriving meanwhile must not start a second refresh.
+  core.refreshing.add(key);
+  const done = () => core.refreshing.delete(key);
+  setTimeout(done, REFRESH_HOLD_MS).unref();
   // Express sets `parent` on mounted sub-apps and `handle` on every app, though its types declare neither.
   type App = Application & { parent?: App; handle(req: unknown, res: unknown, done: (error?: unknown) => void): void };
   let app = req.app as App;
   while (app.parent) app = app.parent;
   const copy = copyRequest(req);
   const res = new ServerResponse(copy);
+  res.once('finish', done);
   try {
     app.handle(copy, res, (error?: unknown) => {
+      done();
       if (error && log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
     });
   } catch (error) {
+    done();
     if (log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
   }
 }
