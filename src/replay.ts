@@ -52,7 +52,8 @@ function stripWeak(tag: string): string {
 function notModifiedHeaders(headers: readonly string[]): string[] {
   const kept: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (NOT_MODIFIED_HEADERS.has(headers[i] as string)) kept.push(headers[i] as string, headers[i + 1] as string);
+    // Stored names keep the handler's casing ('ETag', 'Cache-Control'); the set holds lower-case names.
+    if (NOT_MODIFIED_HEADERS.has((headers[i] as string).toLowerCase())) kept.push(headers[i] as string, headers[i + 1] as string);
   }
   return kept;
 }
