@@ -3,9 +3,11 @@ import type { ValueEntry } from './entry.js';
 /** Encodes a `getOrSet` value: a Buffer as raw bytes, anything else as JSON (Buffers nested inside round-trip too). */
 export function encodeValue(value: unknown): { format: ValueEntry['format']; body: Buffer } | undefined {
   if (Buffer.isBuffer(value)) return { format: 'buffer', body: value };
-  const text = JSON.stringify(value, (_key, v: unknown) =>
+  const text = JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
     // Buffer#toJSON runs before the replacer sees it, yielding { type: 'Buffer', data: [...] }; base64 is far smaller.
-    isBufferJson(v) ? { $buffer: Buffer.from(v.data).toString('base64') } : v);
+    // The holder's own property tells a real Buffer from a plain object of that shape, which must stay as it is.
+    return Buffer.isBuffer(this[key]) && isBufferJson(v) ? { $buffer: Buffer.from(v.data).toString('base64') } : v;
+  });
   // undefined, functions and symbols have no JSON form: such a value is returned but not cached.
   return text === undefined ? undefined : { format: 'json', body: Buffer.from(text) };
 }
