@@ -6,6 +6,8 @@ export class Script {
   readonly #source: string;
   readonly #sha: string;
   readonly #keyCount: number;
+  /** Clients this script has been sent to in full (EVAL loads it into the server's script cache). */
+  readonly #sent = new WeakSet<RedisLike>();
 
   constructor(source: string, keyCount: number) {
     this.#source = source;
@@ -14,6 +16,12 @@ export class Script {
   }
 
   async run(client: RedisLike, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<unknown> {
+    // The first run on a client sends the source: an EVALSHA that fails with NOSCRIPT would send the real write a
+    // round trip later, behind commands issued meanwhile (a read right after a store would miss it).
+    if (!this.#sent.has(client)) {
+      this.#sent.add(client);
+      return client.eval(this.#source, this.#keyCount, ...keys, ...args);
+    }
     try {
       return await client.evalsha(this.#sha, this.#keyCount, ...keys, ...args);
     } catch (error) {
