@@ -10,7 +10,7 @@ export function createApp({ cache, catalogue }) {
   const app = express();
   app.use(express.json());
 
-  // Mounted before the cache: health and stats must always be live answers.
+  // The package's routers are never cached or counted, wherever they are mounted; first is simply clearest.
   app.use('/health', healthRouter(cache));
   app.use('/stats', statsRouter(cache));
 
