@@ -87,6 +87,7 @@ export function dashboardPage(options: DashboardPageOptions = {}): string {
     <p class="big" data-testid="tier-state" data-state="">…</p>
     <p class="sub" data-testid="tier-hint"></p>
     <p class="sub">Redis breaker <span class="chip" data-testid="breaker-state">…</span> <span data-testid="tier-since"></span></p>
+    <p class="sub" data-testid="tier-extra"></p>
   </article>
   <article class="panel">
     <h2>Hit rate</h2>

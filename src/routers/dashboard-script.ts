@@ -209,8 +209,9 @@ function renderOverview(data) {
   setTone(breaker, BREAKER_TONE[data.tier.breaker] || 'muted');
   var since = Date.parse(data.tier.since);
   var at = Date.parse(data.generatedAt);
-  setText('tier-since', isFinite(since) && isFinite(at) ? '\u00b7 in this state for ' + fmtDuration((at - since) / 1000) : '');
+  setText('tier-since', isFinite(since) && isFinite(at) ? '\u00b7 last change ' + fmtDuration((at - since) / 1000) + ' ago' : '');
   document.title = (tier.tone === 'ok' ? '' : '\u26a0 ' + tier.label + ' \u00b7 ') + baseTitle;
+  setText('tier-extra', tierExtra(data.tier));
 
   setText('instance-id', String(data.instance && data.instance.id || 'unknown'));
   setText('uptime', fmtDuration(data.instance && data.instance.uptimeSeconds));
@@ -225,13 +226,25 @@ function renderOverview(data) {
   renderSideCard(data, t);
 }
 
+// Optional tier details the stats may carry: the memory tier's size and invalidations queued for Redis.
+function tierExtra(t) {
+  var parts = [];
+  if (typeof t.memoryEntries === 'number') {
+    parts.push('memory tier ' + fmtCount(t.memoryEntries) + ' entries' + (typeof t.memoryBytes === 'number' ? ', ' + fmtBytes(t.memoryBytes) : ''));
+  }
+  if (num(t.pendingInvalidations) > 0) parts.push(fmtCount(t.pendingInvalidations) + ' invalidations waiting for Redis');
+  if (num(t.redisErrors) > 0) parts.push(fmtCount(t.redisErrors) + ' Redis errors');
+  return parts.join(' \u00b7 ');
+}
+
 // Redis figures when the stats include them, else the error count.
 function renderSideCard(data, t) {
   if (data.redis) {
     setText('side-title', 'Redis memory');
     setText('side-value', data.redis.usedMemoryBytes ? fmtBytes(data.redis.usedMemoryBytes) : String(data.redis.usedMemory));
     var k = num(data.redis.keyspaceHits) + num(data.redis.keyspaceMisses);
-    setText('side-detail', fmtCount(data.redis.connectedClients) + ' clients \u00b7 keyspace hit rate ' +
+    var clients = num(data.redis.connectedClients);
+    setText('side-detail', fmtCount(clients) + (clients === 1 ? ' client' : ' clients') + ' \u00b7 keyspace hit rate ' +
       fmtRate(k > 0 ? num(data.redis.keyspaceHits) / k : null) + ' \u00b7 ' + fmtCount(num(t.errors)) + ' cache errors');
   } else {
     setText('side-title', 'Errors');
