@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { describeError, log } from './debug.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -24,6 +25,8 @@ export interface BreakerOptions {
 export class CircuitBreaker extends EventEmitter {
   #state: BreakerState = 'closed';
   #failures = 0;
+  /** When the last counted failure was recorded (performance.now()). */
+  #lastFailureAt = -Infinity;
   #since = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #probing = false;
@@ -65,8 +68,15 @@ export class CircuitBreaker extends EventEmitter {
     this.#failures = 0;
   }
 
-  failure(error: unknown): void {
+  /**
+   * Counts a failed call. A call that was already in flight when the last failure was counted (`startedAt` earlier)
+   * saw the same slow moment, not a new one: under concurrency, counting each of them would let one 60 ms hiccup
+   * (a GC pause, a busy event loop) open the circuit, so `failureThreshold` counts failures one after another.
+   */
+  failure(error: unknown, startedAt?: number): void {
     if (this.#state !== 'closed') return;
+    if (startedAt !== undefined && startedAt < this.#lastFailureAt) return;
+    this.#lastFailureAt = performance.now();
     this.#failures++;
     if (this.#failures >= this.#options.failureThreshold) this.open(error);
   }

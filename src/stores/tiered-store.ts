@@ -93,7 +93,7 @@ export class TieredStore extends EventEmitter {
         this.#onLookup?.('redis', performance.now() - started);
         return { entry, tier: 'redis', failed: false };
       } catch (error) {
-        this.#redisFailed(error);
+        this.#redisFailed(error, started);
         return this.#fromMemory(key, true);
       }
     }
@@ -113,6 +113,7 @@ export class TieredStore extends EventEmitter {
       this.memory.put(key, entry, ttlMs, tagKeys);
       return 'memory';
     }
+    const started = performance.now();
     const write: InflightWrite = { tagKeys, invalidated: false };
     this.#inflight.set(key, write);
     const command = this.redis.set(key, entry, ttlMs, tagKeys);
@@ -121,7 +122,7 @@ export class TieredStore extends EventEmitter {
       this.breaker.success();
       return 'redis';
     } catch (error) {
-      this.#redisFailed(error);
+      this.#redisFailed(error, started);
       this.memory.put(key, entry, ttlMs, tagKeys);
       return 'memory';
     } finally {
@@ -159,10 +160,11 @@ export class TieredStore extends EventEmitter {
     this.breaker?.stop();
   }
 
-  #redisFailed(error: unknown): void {
+  /** `started`: when the failed call began (performance.now()), so overlapping failures count once. */
+  #redisFailed(error: unknown, started?: number): void {
     this.redisErrors++;
     if (log.redis.enabled) log.redis('redis call failed: %s', describeError(error));
-    this.breaker?.failure(error);
+    this.breaker?.failure(error, started);
   }
 
   /** After a write to Redis settles (even long after its deadline), undo it if an invalidation overtook it. */
