@@ -42,7 +42,8 @@ export class Coalescer<T> {
     const existing = this.#inflight.get(key);
     if (existing) return existing;
     const leader = this.lead(key);
-    work().then(leader.resolve, leader.reject);
+    // Through a promise, so work that throws synchronously still reaches the waiters and frees the key.
+    Promise.resolve().then(work).then(leader.resolve, leader.reject);
     return leader.promise;
   }
 

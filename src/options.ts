@@ -164,7 +164,10 @@ const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeo
   'ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses'] as const;
 const ROUTE_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'name', 'tags', 'key'] as const;
 
-/** Validates `resilientCache()` options once, at setup, and resolves them to what the request path reads. */
+/**
+ * Validates `resilientCache()` options once, at setup, and resolves them to what the request path reads.
+ * `null` means the same as leaving an option out, for every option.
+ */
 export function resolveOptions(input: unknown): ResolvedOptions {
   const options = checkObject(input ?? {}, 'options', TOP_LEVEL_KEYS) as ResilientCacheOptions;
   const memory = checkObject(options.memory ?? {}, 'memory', ['maxEntries', 'maxBytes']) as NonNullable<ResilientCacheOptions['memory']>;
@@ -172,7 +175,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const stats = checkObject(options.stats ?? {}, 'stats', ['flushInterval', 'window']) as NonNullable<ResilientCacheOptions['stats']>;
   checkRedis(options.redis);
   return Object.freeze({
-    redis: options.redis,
+    redis: options.redis ?? undefined,
     prefix: checkPrefix(options.prefix ?? DEFAULTS.prefix),
     maxEntries: checkCount(memory.maxEntries ?? DEFAULTS.maxEntries, 'memory.maxEntries'),
     maxBytes: checkCount(memory.maxBytes ?? DEFAULTS.maxBytes, 'memory.maxBytes'),
@@ -191,20 +194,20 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 /** Validates `cache.route()` options; values it leaves out come from the app-wide policy. */
 export function resolveRouteOptions(input: unknown, base: ResolvedPolicy): ResolvedRoute {
   const options = checkObject(input ?? {}, 'route', ROUTE_KEYS) as RouteOptions;
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
+  if (options.name != null && (typeof options.name !== 'string' || options.name === '')) {
     throw new CacheConfigError('route.name', 'must be a non-empty string.');
   }
-  if (options.tags !== undefined && typeof options.tags !== 'function' && !isStringArray(options.tags)) {
+  if (options.tags != null && typeof options.tags !== 'function' && !isStringArray(options.tags)) {
     throw new CacheConfigError('route.tags', 'must be an array of strings or a function (req, res) => string[].');
   }
-  if (options.key !== undefined && typeof options.key !== 'function') {
+  if (options.key != null && typeof options.key !== 'function') {
     throw new CacheConfigError('route.key', 'must be a function (req) => string.');
   }
   return Object.freeze({
     policy: resolvePolicy(options, base, 'route.'),
-    name: options.name,
-    tags: options.tags,
-    key: options.key,
+    name: options.name ?? undefined,
+    tags: options.tags ?? undefined,
+    key: options.key ?? undefined,
   });
 }
 
@@ -214,7 +217,7 @@ function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undef
     throw new CacheConfigError(`${path}statuses`, 'must be an array of HTTP status codes between 200 and 599, e.g. [200, 404].');
   }
   const duration = (key: 'ttl' | 'staleWhileRevalidate' | 'staleIfError', fallback: number | undefined, dflt: Duration) =>
-    options[key] !== undefined ? parseDuration(options[key], `${path}${key}`) : fallback ?? parseDuration(dflt, key);
+    options[key] != null ? parseDuration(options[key], `${path}${key}`) : fallback ?? parseDuration(dflt, key);
   return Object.freeze({
     ttlMs: duration('ttl', base?.ttlMs, DEFAULTS.ttl),
     staleWhileRevalidateMs: duration('staleWhileRevalidate', base?.staleWhileRevalidateMs, DEFAULTS.staleWhileRevalidate),
@@ -224,7 +227,7 @@ function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undef
 }
 
 function resolveLock(lock: ResilientCacheOptions['lock']): ResolvedOptions['lock'] {
-  if (lock === undefined || lock === false) return undefined;
+  if (lock == null || lock === false) return undefined;
   if (lock === true) return { ttlMs: parseDuration(DEFAULTS.lockTtl, 'lock.ttl'), waitMs: parseDuration(DEFAULTS.lockWait, 'lock.wait') };
   const value = checkObject(lock, 'lock', ['ttl', 'wait']) as { ttl?: Duration; wait?: Duration };
   return Object.freeze({
@@ -248,7 +251,7 @@ function checkObject(value: unknown, path: string, known: readonly string[]): Re
 }
 
 function checkRedis(redis: unknown): void {
-  if (redis === undefined || typeof redis === 'string' || (typeof redis === 'object' && redis !== null && !Array.isArray(redis))) {
+  if (redis == null || typeof redis === 'string' || (typeof redis === 'object' && redis !== null && !Array.isArray(redis))) {
     if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
       throw new CacheConfigError('redis', 'must be a URL starting with redis:// or rediss://, ioredis options, or an ioredis client.');
     }

@@ -74,7 +74,7 @@ test('getOrSet values live in the cluster and come back across calls', async () 
 });
 
 test('a stampede on one cold URL runs the handler once, with the lock in the cluster', async () => {
-  const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${app.base}/items/slow`).then((r) => r.json())));
+  const answers = await Promise.all(Array.from({ length: 50 }, () => fetch(`${app.base}/items/slow`).then((r) => r.json() as Promise<{ run: number }>)));
   assert.equal(runs.get('slow'), 1);
   assert.ok(answers.every((body) => body.run === 1));
 });

@@ -91,7 +91,14 @@ describe('resilientCache() options', () => {
       assert.equal(parseDuration(60, 'ttl'), 60_000);
     });
 
-    const bad: unknown[] = [-1, '-1s', NaN, Infinity, -Infinity, 'soon', '10', '10 minutes', '1w', '', 'ms', null, true, {}, [], '1e3s'];
+    it('null means the default, as for every option', async () => {
+      await withCache({ ttl: null as unknown as string, redis: null as unknown as undefined, lock: null as unknown as boolean }, (cache) => {
+        assert.equal(coreOf(cache).options.policy.ttlMs, 60_000);
+        assert.equal(cache.tier, 'memory-only');
+      });
+    });
+
+    const bad: unknown[] = [-1, '-1s', NaN, Infinity, -Infinity, 'soon', '10', '10 minutes', '1w', '', 'ms', true, {}, [], '1e3s'];
     for (const input of bad) {
       it(`ttl ${String(JSON.stringify(input) ?? input)} is rejected with the accepted forms`, () => {
         rejects({ ttl: input }, 'ttl', /seconds as a number|duration|zero or more/);
@@ -211,8 +218,8 @@ describe('resilientCache() options', () => {
       rejects({ redis: 'http://localhost:6379' }, 'redis', /redis:\/\//);
     });
 
-    it('rejects numbers, booleans, null and arrays', () => {
-      for (const bad of [6379, true, null, ['redis://a']]) rejects({ redis: bad }, 'redis', /URL|ioredis/);
+    it('rejects numbers, booleans and arrays', () => {
+      for (const bad of [6379, true, ['redis://a']]) rejects({ redis: bad }, 'redis', /URL|ioredis/);
     });
   });
 });
