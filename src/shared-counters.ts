@@ -51,7 +51,10 @@ export class SharedCounters {
     this.#stats = stats;
     this.#prefix = options.prefix;
     this.#windowMs = options.windowMs;
-    this.#timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+    this.#timer = setInterval(() => {
+      // While a flush is still out (Redis slow), ticks are skipped rather than queued behind it.
+      if (!this.#flushing) void this.flush();
+    }, options.flushIntervalMs);
     this.#timer.unref();
   }
 
@@ -60,9 +63,13 @@ export class SharedCounters {
     return this.#queue.length;
   }
 
-  /** Sends what has accumulated; concurrent calls share one flush. */
-  flush(): Promise<void> {
-    this.#flushing ??= this.#flush().finally(() => {
+  /**
+   * Sends everything counted up to this call. A flush already under way took its counts before the call, so it is
+   * awaited and another one follows; flushes never overlap, so batches reach Redis in order.
+   */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    this.#flushing = this.#flush().finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;
