@@ -6,6 +6,13 @@ import type { EntryStore } from './store.js';
 
 /** Grace for clock skew and transit when a write's deadline is judged by the server's clock. */
 const WRITE_GRACE_MS = 250;
+/**
+ * A clock reading is off by up to half its round trip. One slower than this (an event-loop stall while the reply
+ * waited, say) is thrown away: trusting it could put every write's deadline in the server's past.
+ */
+const MAX_CLOCK_ROUND_TRIP_MS = WRITE_GRACE_MS;
+const CLOCK_ATTEMPTS = 3;
+const CLOCK_RETRY_MS = 1000;
 
 /**
  * The Redis tier. Every command names one key, so the same code runs on a single server and on a Cluster;
@@ -69,14 +76,21 @@ export class RedisStore implements EntryStore {
     return isCluster(this.client);
   }
 
-  async #measureClock(): Promise<void> {
+  async #measureClock(attempt = 1): Promise<void> {
     try {
       const before = Date.now();
       const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
-      const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-      this.#clockOffsetMs = serverNow - Math.round((before + Date.now()) / 2);
+      const after = Date.now();
+      if (after - before <= MAX_CLOCK_ROUND_TRIP_MS) {
+        const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        this.#clockOffsetMs = serverNow - Math.round((before + after) / 2);
+        return;
+      }
+      if (log.redis.enabled) log.redis('server clock read took %d ms; not trusted', after - before);
     } catch (error) {
       if (log.redis.enabled) log.redis('could not read the server clock: %s', describeError(error));
+      return;
     }
+    if (attempt < CLOCK_ATTEMPTS) setTimeout(() => void this.#measureClock(attempt + 1), CLOCK_RETRY_MS).unref();
   }
 }
