@@ -1,0 +1,61 @@
+// Command-line flags of bench/run.js, checked once with messages that say what to fix.
+import { parseArgs } from 'node:util';
+import { ALL_TARGETS } from './targets.js';
+
+export const SCENARIO_NAMES = ['hot', 'spread', 'miss', 'outage', 'stampede', 'memory'];
+
+const OPTIONS = {
+  rounds: { type: 'string', default: '5' },
+  duration: { type: 'string', default: '5' },
+  warmup: { type: 'string', default: '1' },
+  connections: { type: 'string', default: '50' },
+  scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
+  targets: { type: 'string', default: ALL_TARGETS.join(',') },
+  'outage-freeze': { type: 'string', default: '10' },
+  'cpu-prof': { type: 'string' },
+  json: { type: 'string', default: '.bench-tmp/bench/latest.json' },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+export const USAGE = `usage: node bench/run.js [flags]
+  --rounds N           rounds; targets are interleaved in a rotated order each round (default 5)
+  --duration S         seconds of each measured run (default 5)
+  --warmup S           seconds of load before each measured run (default 1)
+  --connections N      concurrent connections (default 50)
+  --scenarios a,b      of ${SCENARIO_NAMES.join(',')} (default all)
+  --targets a,b        of ${ALL_TARGETS.join(',')} (default all)
+  --outage-freeze S    seconds redis-server stays SIGSTOPped in the outage scenario (default 10)
+  --cpu-prof TARGET    run TARGET under node --cpu-prof; profiles go to .bench-tmp/profiles/
+  --json PATH          where to write the JSON results (default .bench-tmp/bench/latest.json)`;
+
+/** @param {string[]} argv */
+export function parseFlags(argv) {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
+  return {
+    help: values.help,
+    rounds: positiveNumber('rounds', values.rounds, true),
+    duration: positiveNumber('duration', values.duration),
+    warmup: positiveNumber('warmup', values.warmup, false, true),
+    connections: positiveNumber('connections', values.connections, true),
+    outageFreeze: positiveNumber('outage-freeze', values['outage-freeze']),
+    scenarios: list('scenarios', values.scenarios, SCENARIO_NAMES),
+    targets: list('targets', values.targets, ALL_TARGETS),
+    cpuProf: values['cpu-prof'] === undefined ? undefined : list('cpu-prof', values['cpu-prof'], ALL_TARGETS)[0],
+    json: values.json,
+  };
+}
+
+function positiveNumber(name, text, integer = false, zeroOk = false) {
+  const n = Number(text);
+  const ok = Number.isFinite(n) && (zeroOk ? n >= 0 : n > 0) && (!integer || Number.isInteger(n));
+  if (!ok) throw new Error(`--${name} must be a ${integer ? 'whole ' : ''}number ${zeroOk ? '>= 0' : '> 0'}, got "${text}"`);
+  return n;
+}
+
+function list(name, text, allowed) {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = items.filter((i) => !allowed.includes(i));
+  if (unknown.length) throw new Error(`--${name}: unknown ${unknown.join(', ')}; choose from ${allowed.join(', ')}`);
+  if (items.length === 0) throw new Error(`--${name} is empty; choose from ${allowed.join(', ')}`);
+  return items;
+}

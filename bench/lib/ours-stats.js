@@ -1,0 +1,21 @@
+// Reads our cache's stats for the orchestrator. The shape of cache.stats() belongs to the package;
+// this file is the one place that maps it to the few numbers the bench needs.
+
+/** @param {{ stats(): any }} cache */
+export function oursStats(cache) {
+  const report = cache.stats();
+  return {
+    // Lookups Redis answered in time (hit or miss): the memory tier is a fallback, so while this moves the
+    // Redis tier is serving. Compared with the hit counters of the peers, which only count hits.
+    redisHits: number(report?.latency?.redis?.count),
+    entries: number(report?.tier?.memoryEntries),
+    tierState: report?.tier?.state,
+    breaker: report?.tier?.breaker,
+    redisErrors: number(report?.tier?.redisErrors),
+    totals: report?.totals,
+  };
+}
+
+function number(value) {
+  return typeof value === 'number' ? value : undefined;
+}
