@@ -35,7 +35,10 @@ export interface FillPlan {
  * record what it writes, hand the result to concurrent waiters, and store it after the response has gone out.
  */
 export async function fill(core: CacheCore, req: Request, res: Response, next: NextFunction, plan: FillPlan): Promise<void> {
-  if (!plan.detached && (await answeredByConcurrentFill(core, req, res, plan))) return;
+  // Looked up and led in the same tick: with an await between the two, every request whose lookup missed in this
+  // tick would find no fill yet and lead one of its own.
+  const pending = plan.detached ? undefined : core.fills.pending(plan.key);
+  if (pending && (await answeredByConcurrentFill(core, req, res, plan, pending))) return;
   const leader = req.method === 'GET' ? core.fills.lead(plan.key) : undefined;
   let release = () => undefined as void;
   if (leader && core.lock && !plan.detached) {
@@ -142,9 +145,8 @@ async function store(core: CacheCore, req: Request, entry: ResponseEntry,
 }
 
 /** Waits for a concurrent fill of the same key and answers with its response, when it may be shared with us. */
-async function answeredByConcurrentFill(core: CacheCore, req: Request, res: Response, plan: FillPlan): Promise<boolean> {
-  const pending = core.fills.pending(plan.key);
-  if (!pending) return false;
+async function answeredByConcurrentFill(core: CacheCore, req: Request, res: Response, plan: FillPlan,
+  pending: Promise<SharedResponse | undefined>): Promise<boolean> {
   const shared = await pending.catch(() => undefined);
   if (!shared) return false;
   if (shared.vary.length > 0 && variantDigest(plan.base, shared.vary, req) !== shared.variant) return false;
