@@ -10,8 +10,18 @@ export class Coalescer<T> {
     return this.#inflight.get(key);
   }
 
-  /** Registers work for `key`; returns functions that settle it for every waiter. */
-  lead(key: string): { resolve: (value: T) => void; reject: (error: unknown) => void; promise: Promise<T> } {
+  /**
+   * Registers work for `key`; returns functions that settle it for every waiter. `hold(value)` settles it but keeps
+   * handing `value` to newcomers until `release()`: for the moment between a result and its store landing, when a
+   * new lookup would still miss and start the work again.
+   */
+  lead(key: string): {
+    resolve: (value: T) => void;
+    reject: (error: unknown) => void;
+    hold: (value: T) => void;
+    release: () => void;
+    promise: Promise<T>;
+  } {
     let resolve!: (value: T) => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<T>((res, rej) => {
@@ -34,6 +44,8 @@ export class Coalescer<T> {
         done();
         reject(error);
       },
+      hold: (value) => resolve(value),
+      release: done,
     };
   }
 

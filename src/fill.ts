@@ -105,9 +105,16 @@ export async function fill(core: CacheCore, req: Request, res: Response, next: N
     const body = captured.body;
     try {
       const shared = share(core, req, res, { ...captured, body }, verdict, plan.base, context.route, name);
-      leader?.resolve(shared);
-      if (verdict.store) void store(core, req, shared.entry, verdict, plan).finally(release);
-      else release();
+      if (verdict.store) {
+        leader?.hold(shared);
+        void store(core, req, shared.entry, verdict, plan).finally(() => {
+          leader?.release();
+          release();
+        });
+      } else {
+        leader?.resolve(shared);
+        release();
+      }
     } catch (error) {
       if (log.middleware.enabled) log.middleware('response could not be stored: %s', describeError(error));
       context.release();

@@ -88,13 +88,20 @@ function resolve<T>(core: CacheCore, options: GetOrSetOptions<T>): Settings {
 
 /** One fetch per key among concurrent callers; the value is stored without making the caller wait for the store. */
 function fetchAndStore<T>(core: CacheCore, storeKey: string, fetch: () => T | Promise<T>, settings: Settings): Promise<T> {
-  return core.values.run(storeKey, async () => {
-    const started = performance.now();
-    const value = await fetch();
+  const pending = core.values.pending(storeKey);
+  if (pending) return pending as Promise<T>;
+  const leader = core.values.lead(storeKey);
+  const started = performance.now();
+  // Through a promise, so a fetch that throws synchronously still reaches the waiters and frees the key.
+  Promise.resolve().then(fetch).then(async (value) => {
     core.stats.latency.handler.record(performance.now() - started);
-    void storeValue(core, storeKey, value, settings);
-    return value;
-  }) as Promise<T>;
+    // Callers get the value at once, and newcomers too until it is stored: a lookup sent before the store lands
+    // would miss and fetch again.
+    leader.hold(value);
+    await storeValue(core, storeKey, value, settings).catch(() => undefined);
+    leader.release();
+  }, leader.reject);
+  return leader.promise as Promise<T>;
 }
 
 async function storeValue(core: CacheCore, storeKey: string, value: unknown, settings: Settings): Promise<void> {
