@@ -127,7 +127,11 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
       core.closed = true;
       await shared?.close();
       store.close();
-      if (connection?.owned) await connection.client.quit().catch(() => connection.client.disconnect());
+      if (!connection?.owned) return;
+      // quit() waits for Redis to say goodbye: only worth it on a live connection. Otherwise (never connected, or
+      // reconnecting) disconnect at once, so close() neither waits on timers nor keeps the process alive.
+      if (connection.client.status === 'ready') await connection.client.quit().catch(() => connection.client.disconnect());
+      else connection.client.disconnect();
     },
   };
   Object.assign(cache, methods);

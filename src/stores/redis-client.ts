@@ -14,9 +14,10 @@ export function failFastOptions(redisTimeoutMs: number): RedisOptions {
     connectTimeout: Math.max(1000, redisTimeoutMs * 10),
     // A black-holed connection (no FIN, no RST) answers nothing: tear it down and reconnect.
     socketTimeout: Math.max(2000, redisTimeoutMs * 20),
-    // Backstop for commands off the request path (stats flush, invalidation, health).
-    commandTimeout: Math.max(2000, redisTimeoutMs * 20),
     keepAlive: 5000,
+    // ioredis waits this long for a 'close' that a refused or reset socket has already sent, holding the process
+    // open after close(); a live connection says goodbye well within it.
+    disconnectTimeout: 250,
     // Always retry, with capped, jittered backoff so many instances do not reconnect in lockstep.
     retryStrategy: (attempt: number) => Math.round(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)) * (0.75 + Math.random() * 0.5)),
     reconnectOnError: () => false,

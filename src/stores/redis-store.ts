@@ -26,11 +26,18 @@ export class RedisStore implements EntryStore {
   /** Entries that did not decode: counted so stats and tests can see them. */
   corruptEntries = 0;
 
+  readonly #onReady = () => void this.#measureClock();
+
   constructor(client: RedisLike, { writeTimeoutMs }: { writeTimeoutMs: number }) {
     this.client = client;
     this.#writeTimeoutMs = writeTimeoutMs;
-    client.on('ready', () => void this.#measureClock());
+    client.on('ready', this.#onReady);
     if (client.status === 'ready') void this.#measureClock();
+  }
+
+  /** Takes our listeners off the client: it may be the user's, and outlive this cache. */
+  detach(): void {
+    this.client.off('ready', this.#onReady);
   }
 
   async get(key: string): Promise<Entry | undefined> {

@@ -52,6 +52,7 @@ export class TieredStore extends EventEmitter {
   readonly #onLookup: ((tier: TierName, ms: number) => void) | undefined;
   readonly #pending = { keys: new Set<string>(), tagKeys: new Set<string>() };
   readonly #inflight = new Map<string, InflightWrite>();
+  #detach: () => void = () => undefined;
 
   constructor(options: TieredStoreOptions) {
     super();
@@ -72,9 +73,16 @@ export class TieredStore extends EventEmitter {
       this.memory.clear();
       this.emit('recovered');
     });
-    redis.client.on('ready', () => breaker.probeSoon());
+    const onReady = () => breaker.probeSoon();
     // A closed connection fails every command at once: open now rather than after `failureThreshold` requests.
-    redis.client.on('close', () => breaker.open(new Error('Redis connection closed')));
+    const onClose = () => breaker.open(new Error('Redis connection closed'));
+    redis.client.on('ready', onReady);
+    redis.client.on('close', onClose);
+    this.#detach = () => {
+      redis.client.off('ready', onReady);
+      redis.client.off('close', onClose);
+      redis.detach();
+    };
     if (redis.client.status !== 'ready') breaker.startOpen();
   }
 
@@ -156,8 +164,10 @@ export class TieredStore extends EventEmitter {
     return this.#pending.keys.size + this.#pending.tagKeys.size;
   }
 
+  /** Stops the breaker's timers and takes every listener off the Redis client (which may be the user's). */
   close(): void {
     this.breaker?.stop();
+    this.#detach();
   }
 
   /** `started`: when the failed call began (performance.now()), so overlapping failures count once. */
@@ -181,7 +191,9 @@ export class TieredStore extends EventEmitter {
 
   async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
     const redis = this.redis as RedisStore;
-    const [byKey, byTag] = await Promise.all([redis.delete(keys), redis.deleteTagged(tagKeys)]);
+    // Bounded even on a client without socket timeouts (one the user passed in): past it, the removal is queued.
+    const [byKey, byTag] = await withDeadline(Promise.all([redis.delete(keys), redis.deleteTagged(tagKeys)]),
+      Math.max(1000, this.#timeoutMs * 20), 'invalidate');
     return byKey + byTag;
   }
 
