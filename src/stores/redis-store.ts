@@ -4,13 +4,12 @@ import { isCluster, type RedisLike } from './redis-client.js';
 import { addToTag, storeWithDeadline } from './scripts.js';
 import type { EntryStore } from './store.js';
 
-/** Grace for clock skew and transit when a write's deadline is judged by the server's clock. */
-const WRITE_GRACE_MS = 250;
 /**
- * A clock reading is off by up to half its round trip. One slower than this (an event-loop stall while the reply
- * waited, say) is thrown away: trusting it could put every write's deadline in the server's past.
+ * A clock reading is off by up to half its round trip. One slower than this, or than the write timeout (an event-loop
+ * stall while the reply waited, say), is thrown away: trusting it could put every write's deadline in the server's
+ * past. Within it, a write is only dropped if it took over half the write timeout to reach Redis.
  */
-const MAX_CLOCK_ROUND_TRIP_MS = WRITE_GRACE_MS;
+const MAX_CLOCK_ROUND_TRIP_MS = 250;
 const CLOCK_ATTEMPTS = 3;
 const CLOCK_RETRY_MS = 1000;
 
@@ -21,6 +20,7 @@ const CLOCK_RETRY_MS = 1000;
 export class RedisStore implements EntryStore {
   readonly client: RedisLike;
   readonly #writeTimeoutMs: number;
+  readonly #maxClockRoundTripMs: number;
   /** Server clock minus ours, measured on connect, so write deadlines are judged in the server's time. */
   #clockOffsetMs = 0;
   /** Entries that did not decode: counted so stats and tests can see them. */
@@ -31,6 +31,7 @@ export class RedisStore implements EntryStore {
   constructor(client: RedisLike, { writeTimeoutMs }: { writeTimeoutMs: number }) {
     this.client = client;
     this.#writeTimeoutMs = writeTimeoutMs;
+    this.#maxClockRoundTripMs = Math.min(MAX_CLOCK_ROUND_TRIP_MS, writeTimeoutMs);
     client.on('ready', this.#onReady);
     if (client.status === 'ready') void this.#measureClock();
   }
@@ -56,7 +57,9 @@ export class RedisStore implements EntryStore {
   async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<void> {
     const ttl = Math.ceil(ttlMs);
     if (ttl <= 0) return;
-    const deadline = Date.now() + this.#clockOffsetMs + this.#writeTimeoutMs + WRITE_GRACE_MS;
+    // The moment the caller gives up on this write, in server time, and no later: past it the entry has gone to the
+    // memory tier instead, and another instance may already have invalidated it in Redis.
+    const deadline = Date.now() + this.#clockOffsetMs + this.#writeTimeoutMs;
     const bytes = encodeEntry(entry);
     const writes: Promise<unknown>[] = [storeWithDeadline.run(this.client, [key], [bytes, ttl, deadline])];
     for (const tagKey of tagKeys) writes.push(addToTag.run(this.client, [tagKey], [key, ttl]));
@@ -88,7 +91,7 @@ export class RedisStore implements EntryStore {
       const before = Date.now();
       const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
       const after = Date.now();
-      if (after - before <= MAX_CLOCK_ROUND_TRIP_MS) {
+      if (after - before <= this.#maxClockRoundTripMs) {
         const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
         this.#clockOffsetMs = serverNow - Math.round((before + after) / 2);
         return;
