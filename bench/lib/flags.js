@@ -1,6 +1,8 @@
 // Command-line flags of bench/run.js, checked once with messages that say what to fix.
 import { parseArgs } from 'node:util';
-import { ALL_TARGETS } from './targets.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ALL_TARGETS, TARGETS } from './targets.js';
 
 export const SCENARIO_NAMES = ['hot', 'spread', 'miss', 'outage', 'stampede', 'memory'];
 
@@ -14,6 +16,7 @@ const OPTIONS = {
   'outage-freeze': { type: 'string', default: '10' },
   'cpu-prof': { type: 'string' },
   json: { type: 'string', default: '.bench-tmp/bench/latest.json' },
+  baseline: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -26,7 +29,9 @@ export const USAGE = `usage: node bench/run.js [flags]
   --targets a,b        of ${ALL_TARGETS.join(',')} (default all)
   --outage-freeze S    seconds redis-server stays SIGSTOPped in the outage scenario (default 10)
   --cpu-prof TARGET    run TARGET under node --cpu-prof; profiles go to .bench-tmp/profiles/
-  --json PATH          where to write the JSON results (default .bench-tmp/bench/latest.json)`;
+  --json PATH          where to write the JSON results (default .bench-tmp/bench/latest.json)
+  --baseline DIR       also run ours-memory-base and ours-redis-base on the build in DIR (a copy of an earlier dist/),
+                       to measure a change before and after in the same run`;
 
 /** @param {string[]} argv */
 export function parseFlags(argv) {
@@ -39,10 +44,20 @@ export function parseFlags(argv) {
     connections: positiveNumber('connections', values.connections, true),
     outageFreeze: positiveNumber('outage-freeze', values['outage-freeze']),
     scenarios: list('scenarios', values.scenarios, SCENARIO_NAMES),
-    targets: list('targets', values.targets, ALL_TARGETS),
+    targets: withBaseline(list('targets', values.targets, ALL_TARGETS), values.baseline),
     cpuProf: values['cpu-prof'] === undefined ? undefined : list('cpu-prof', values['cpu-prof'], ALL_TARGETS)[0],
     json: values.json,
+    baseline: values.baseline,
   };
+}
+
+/** Baseline targets run only with --baseline, and then beside each ours-* target asked for. */
+function withBaseline(targets, baseline) {
+  const plain = targets.filter((t) => !TARGETS[t].baseline);
+  if (baseline === undefined) return plain;
+  if (!existsSync(resolve(baseline, 'index.js'))) throw new Error(`--baseline ${baseline}: no index.js there; copy a built dist/ first`);
+  process.env.BENCH_BASELINE_DIST = resolve(baseline);
+  return plain.flatMap((t) => (TARGETS[`${t}-base`] ? [t, `${t}-base`] : [t]));
 }
 
 function positiveNumber(name, text, integer = false, zeroOk = false) {

@@ -2,7 +2,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const DIST = new URL('../../dist/index.js', import.meta.url);
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+// BENCH_OURS_DIST points a baseline target at an earlier build (a copy of dist/ made before a change).
+const DIST = process.env.BENCH_OURS_DIST
+  ? pathToFileURL(resolve(process.env.BENCH_OURS_DIST, 'index.js'))
+  : new URL('../../dist/index.js', import.meta.url);
 
 /** @returns {Promise<typeof import('../../dist/index.js')>} */
 export async function loadOurs() {

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
 import { getJson, getText } from './http-json.js';
+import { TARGETS, scriptOf } from './targets.js';
 
 const STARTUP_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 3_000;
@@ -12,10 +13,12 @@ const STOP_TIMEOUT_MS = 3_000;
  * @param {{ redisUrl?: string, scenario: string, nodeArgs?: string[], env?: Record<string, string> }} opts
  */
 export async function startTargetProcess(name, { redisUrl, scenario, nodeArgs = [], env = {} }) {
-  const file = fileURLToPath(new URL(`../targets/${name}.js`, import.meta.url));
+  const file = fileURLToPath(new URL(`../targets/${scriptOf(name)}.js`, import.meta.url));
+  if (TARGETS[name]?.baseline && !process.env.BENCH_BASELINE_DIST) throw new Error(`${name} needs --baseline DIR`);
+  const dist = TARGETS[name]?.baseline ? { BENCH_OURS_DIST: process.env.BENCH_BASELINE_DIST } : {};
   const child = track(
     spawn(process.execPath, ['--expose-gc', ...nodeArgs, file], {
-      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: redisUrl ?? '', BENCH_SCENARIO: scenario, ...env },
+      env: { ...process.env, NODE_ENV: 'production', REDIS_URL: redisUrl ?? '', BENCH_SCENARIO: scenario, ...env, ...dist },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     }),
   );

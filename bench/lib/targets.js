@@ -10,7 +10,15 @@ export const TARGETS = {
   'route-cache-redis': { role: 'redis' },
   'ours-memory': { role: 'memory' },
   'ours-redis': { role: 'redis' },
+  // The same two apps on an earlier build (`--baseline DIR`), so a change is measured before and after in one run.
+  'ours-memory-base': { role: 'memory', baseline: true },
+  'ours-redis-base': { role: 'redis', baseline: true },
 };
+
+/** Baseline targets run the script of the target they copy, against the build in BENCH_OURS_DIST. */
+export function scriptOf(target) {
+  return TARGETS[target]?.baseline ? target.replace(/-base$/, '') : target;
+}
 
 export const ALL_TARGETS = Object.keys(TARGETS);
 export const CACHE_TARGETS = ALL_TARGETS.filter((t) => TARGETS[t].role === 'redis' || TARGETS[t].role === 'memory');
