@@ -48,7 +48,7 @@ export class FillLock {
       if (!redis || this.#store.state !== 'redis') return { kind: 'alone' };
       try {
         const won = await withDeadline(redis.client.set(lockKey, token, 'PX', this.#ttlMs, 'NX'), this.#timeoutMs, 'SET NX');
-        if (won === 'OK') return { kind: 'lead', release: () => void this.#release(lockKey, token) };
+        if (won === 'OK') return await this.#lead(entryKey, lockKey, token);
       } catch (error) {
         if (log.redis.enabled) log.redis('fill lock unavailable: %s', describeError(error));
         return { kind: 'alone' };
@@ -65,6 +65,19 @@ export class FillLock {
       }
       if (Date.now() >= deadline) return { kind: 'alone' };
     }
+  }
+
+  /**
+   * The lock is ours, but our lookup may have missed just before another instance stored the entry and released it:
+   * look once more before running the handler.
+   */
+  async #lead(entryKey: string, lockKey: string, token: string): Promise<LockResult> {
+    const { entry } = await this.#store.get(entryKey);
+    if (entry) {
+      void this.#release(lockKey, token);
+      return { kind: 'filled', entry };
+    }
+    return { kind: 'lead', release: () => void this.#release(lockKey, token) };
   }
 
   async #release(lockKey: string, token: string): Promise<void> {
