@@ -1,0 +1,82 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
+import { coreOf } from '../../src/cache.js';
+import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
+import { digest } from '../../src/keying.js';
+
+/** An Express app behind a real HTTP server, with the cache under test in front of its routes. */
+export interface CachedApp {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly cache: ResilientCache;
+  /** How many times any route handler has run. */
+  handlerRuns(): number;
+  /** The Redis key a GET of `path` on this app is cached under. */
+  responseKey(path: string): string;
+  /** The Redis key `cache.getOrSet(key, …)` stores its value under. */
+  valueKey(key: string): string;
+  /** Entries in the memory tier right now. */
+  memoryEntries(): number;
+  /** Redis calls that have failed or missed their deadline so far. */
+  redisErrors(): number;
+  /** Closes the HTTP server and the cache. */
+  close(): Promise<void>;
+}
+
+/** Adds routes to the app; `count()` records a handler run. */
+export type RouteSetup = (app: Express, cache: ResilientCache, count: () => void) => void;
+
+/** The default routes: `GET /items/:id` answers `item <id>` at once, counting each run. */
+export const itemRoutes: RouteSetup = (app, cache, count) => {
+  app.use(cache);
+  app.get('/items/:id', (req, res) => {
+    count();
+    res.type('text/plain').send(`item ${req.params.id}`);
+  });
+};
+
+/** `/items/0` … `/items/(n-1)`, optionally under a different id prefix so scenarios do not share keys. */
+export function itemPaths(n: number, idPrefix = ''): string[] {
+  return Array.from({ length: n }, (_, i) => `/items/${idPrefix}${i}`);
+}
+
+/** The body `itemRoutes` sends for a path. */
+export function itemBodyOk(path: string, body: string): boolean {
+  return body === `item ${path.slice('/items/'.length)}`;
+}
+
+/** Starts `resilientCache(options)` in an app on a free port. */
+export async function startCachedApp(options: ResilientCacheOptions, setup: RouteSetup = itemRoutes): Promise<CachedApp> {
+  const cache = resilientCache(options);
+  let runs = 0;
+  const app = express();
+  setup(app, cache, () => void runs++);
+  const server = createServer(app);
+  // The load keeps sockets alive across phases; the server must not close them under it.
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const core = coreOf(cache);
+  return {
+    url,
+    cache,
+    handlerRuns: () => runs,
+    // canonicalUrl(): protocol, Host header (with its port), path and sorted query.
+    responseKey: (path) => core.keys.response(digest(`${url}${path}`)),
+    valueKey: (key) => core.keys.value(key),
+    memoryEntries: () => core.store.memory.size,
+    redisErrors: () => core.store.redisErrors,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cache.close();
+    },
+  };
+}
+
+/** Closes servers even when a test failed half-way. */
+export async function closeAll(...apps: Array<{ close(): Promise<void> } | undefined>): Promise<void> {
+  await Promise.allSettled(apps.map((app) => app?.close()));
+}
