@@ -138,15 +138,15 @@ function share(core: CacheCore, req: Request, res: Response, captured: CapturedR
 async function store(core: CacheCore, req: Request, entry: ResponseEntry,
   verdict: Extract<Verdict, { store: true }>, plan: FillPlan): Promise<void> {
   const ttlMs = entryExpiresAt(entry) - Date.now();
-  const tagKeys = [...entry.tags.map((tag) => core.keys.tag(tag)), core.keys.name(entry.name)];
+  const tagging = { tagKeys: entry.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(entry.name) };
   const baseKey = core.keys.response(plan.base);
   if (verdict.vary.length === 0) {
-    await core.store.set(baseKey, entry, ttlMs, tagKeys);
+    await core.store.set(baseKey, entry, ttlMs, tagging);
   } else {
     const index: VaryEntry = { kind: 'vary', fields: verdict.vary, createdAt: entry.createdAt, freshUntil: entry.freshUntil,
       staleWhileRevalidateUntil: entry.staleWhileRevalidateUntil, staleIfErrorUntil: entry.staleIfErrorUntil };
     const variantKey = core.keys.response(variantDigest(plan.base, verdict.vary, req));
-    await Promise.all([core.store.set(baseKey, index, ttlMs, tagKeys), core.store.set(variantKey, entry, ttlMs, tagKeys)]);
+    await Promise.all([core.store.set(baseKey, index, ttlMs, tagging), core.store.set(variantKey, entry, ttlMs, tagging)]);
   }
   core.stats.count(entry.name, 'stores');
 }

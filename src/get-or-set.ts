@@ -125,7 +125,7 @@ async function storeValue(core: CacheCore, storeKey: string, value: unknown, set
     staleWhileRevalidateUntil: now + settings.ttlMs + settings.staleWhileRevalidateMs,
     staleIfErrorUntil: now + settings.ttlMs + settings.staleIfErrorMs,
   };
-  const tagKeys = [...settings.tags.map((tag) => core.keys.tag(tag)), core.keys.name(settings.name)];
-  await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagKeys);
+  const tagging = { tagKeys: settings.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(settings.name) };
+  await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagging);
   core.stats.count(settings.name, 'stores');
 }

@@ -21,11 +21,13 @@ export async function invalidate(core: CacheCore, what: InvalidateOptions): Prom
     throw new CacheConfigError('invalidate', 'takes { keys?, tags?, names? }, each an array of strings.');
   }
   const keys = strings(what.keys, 'keys').map((key) => (ABSOLUTE_URL.test(key) ? core.keys.response(digest(canonicalFromUrl(key))) : core.keys.value(key)));
-  const tagKeys = [
-    ...strings(what.tags, 'tags').map((tag) => core.keys.tag(tag)),
-    ...strings(what.names, 'names').map((name) => core.keys.name(name)),
-  ];
-  return core.store.invalidate(keys, tagKeys);
+  const names = strings(what.names, 'names');
+  return core.store.invalidate({
+    keys,
+    tagKeys: strings(what.tags, 'tags').map((tag) => core.keys.tag(tag)),
+    names,
+    nameKeys: names.map((name) => core.keys.name(name)),
+  });
 }
 
 const ABSOLUTE_URL = /^https?:\/\//i;

@@ -50,6 +50,7 @@ export function variantDigest(baseDigest: string, fields: readonly string[], req
  */
 export class KeySpace {
   readonly prefix: string;
+  readonly #nameKeys = new Map<string, string>();
   constructor(prefix: string) {
     this.prefix = prefix;
   }
@@ -67,7 +68,13 @@ export class KeySpace {
   }
   /** The set of entry keys stored under a counter name; names are tags in a namespace of their own. */
   name(name: string): string {
-    return `${this.prefix}t:{${digest(`name\n${name}`)}}`;
+    // Names are few (one per route or getOrSet name) and every store asks: remember their digests.
+    let key = this.#nameKeys.get(name);
+    if (key === undefined) {
+      key = `${this.prefix}t:{${digest(`name\n${name}`)}}`;
+      if (this.#nameKeys.size < 10_000) this.#nameKeys.set(name, key);
+    }
+    return key;
   }
   /** Cross-instance fill lock for an entry key. */
   lock(entryKey: string): string {

@@ -5,6 +5,7 @@ import type { ResponseEntry } from './entry.js';
 import { fill } from './fill.js';
 import { canonicalUrl, digest, variantDigest } from './keying.js';
 import type { ResolvedRoute } from './options.js';
+import type { Lookup } from './stores/tiered-store.js';
 import { hit } from './hit.js';
 import { contextOf } from './request-context.js';
 import { bypass } from './bypass.js';
@@ -57,7 +58,9 @@ async function serve(core: CacheCore, req: Request, res: Response, next: NextFun
   }
   const baseKey = core.keys.response(base);
   if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, stale: undefined, failed: false, detached: true });
-  const found = await lookup(core, req, base, baseKey);
+  const pending = lookup(core, req, base, baseKey);
+  // A memory lookup answers synchronously: then a hit is served in this tick, with no promise in between.
+  const found = pending instanceof Promise ? await pending : pending;
   const entry = found.entry;
   const now = Date.now();
   if (entry && now < entry.freshUntil) return hit(core, req, res, entry, 'HIT', now, found.failed);
@@ -78,14 +81,23 @@ interface Found {
 }
 
 /** One lookup; a second only when the stored response varies on request headers. */
-async function lookup(core: CacheCore, req: Request, base: string, baseKey: string): Promise<Found> {
-  const first = await core.store.get(baseKey);
+function lookup(core: CacheCore, req: Request, base: string, baseKey: string): Found | Promise<Found> {
+  const first = core.store.lookup(baseKey);
+  if (first instanceof Promise) return first.then((found) => afterFirst(core, req, base, baseKey, found));
+  return afterFirst(core, req, base, baseKey, first);
+}
+
+function afterFirst(core: CacheCore, req: Request, base: string, baseKey: string, first: Lookup): Found | Promise<Found> {
   if (first.entry?.kind === 'response') return { entry: first.entry, key: baseKey, failed: first.failed };
   if (first.entry?.kind !== 'vary') return { entry: undefined, key: baseKey, failed: first.failed };
   const key = core.keys.response(variantDigest(base, first.entry.fields, req));
-  const second = await core.store.get(key);
-  const entry = second.entry?.kind === 'response' ? second.entry : undefined;
-  return { entry, key, failed: first.failed || second.failed };
+  const toFound = (second: Lookup): Found => ({
+    entry: second.entry?.kind === 'response' ? second.entry : undefined,
+    key,
+    failed: first.failed || second.failed,
+  });
+  const second = core.store.lookup(key);
+  return second instanceof Promise ? second.then(toFound) : toFound(second);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseEntry } from './entry.js';
-import { applyHeaders, type ResponseWriter } from './capture.js';
+import type { ResponseWriter } from './capture.js';
 
 export type ReplayLabel = 'HIT' | 'STALE' | 'MISS';
 
@@ -25,14 +25,30 @@ export function replay(
   if (inm !== undefined && entry.etag !== '' && etagMatches(inm, entry.etag)) {
     // Node 20's writeHead(status, [name, value, …]) keeps only the last value of a repeated name once any header is
     // set (Age is, above), so the list goes on through appendHeader and writeHead gets the status alone.
-    applyHeaders(res, notModifiedHeaders(entry.headers));
+    setStoredHeaders(res, notModifiedHeaders(entry.headers));
     writer.writeHead(304);
     writer.end();
     return;
   }
-  applyHeaders(res, entry.headers);
+  setStoredHeaders(res, entry.headers);
   writer.writeHead(entry.status);
   writer.end(req.method === 'HEAD' ? undefined : entry.body);
+}
+
+/**
+ * Sets a stored `[name, value, …]` list on the response. The first value of a name replaces whatever the app set
+ * before us; the values of a repeated header sit next to each other in the list (see buildResponseEntry) and are
+ * appended. Node 20's writeHead(status, list) would keep only the last value of a repeated name once any header is
+ * set, and removing each name before appending it costs a header lookup per header on every hit.
+ */
+function setStoredHeaders(res: ServerResponse, headers: readonly string[]): void {
+  let previous = '';
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i] as string;
+    if (name === previous) res.appendHeader(name, headers[i + 1] as string);
+    else res.setHeader(name, headers[i + 1] as string);
+    previous = name;
+  }
 }
 
 /** Weak comparison, as `If-None-Match` requires: `W/"x"` matches `"x"`; `*` matches any. */

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { entrySize, type Entry } from '../entry.js';
+import { flatten } from '../response-entry.js';
 import type { EntryStore } from './store.js';
 
 /**
@@ -33,6 +34,8 @@ export class MemoryStore implements EntryStore {
   /** Synchronous write; `set` wraps it. Entries larger than the whole tier are skipped, not thrown. */
   put(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): void {
     if (ttlMs <= 0) return;
+    // Keys are joined from prefix and digest; the flat copy the LRU holds is half the size of the joined one.
+    key = flatten(key);
     this.#lru.set(key, entry, { ttl: Math.ceil(ttlMs) });
     if (tagKeys.length === 0 || !this.#lru.has(key)) return;
     this.#tagsOf.set(key, tagKeys);
@@ -62,6 +65,16 @@ export class MemoryStore implements EntryStore {
       this.#tagged.delete(tagKey);
     }
     return removed;
+  }
+
+  /** Removes the entries stored under any of these counter names (a scan: names are invalidated rarely). */
+  deleteNamed(names: readonly string[]): number {
+    if (names.length === 0) return 0;
+    const wanted = new Set(names);
+    const doomed: string[] = [];
+    for (const [key, entry] of this.#lru.entries()) if (entry.kind !== 'vary' && wanted.has(entry.name)) doomed.push(key);
+    for (const key of doomed) this.#lru.delete(key);
+    return doomed.length;
   }
 
   clear(): void {

@@ -28,6 +28,20 @@ export interface TieredStoreOptions {
   onLookup?: (tier: TierName, ms: number) => void;
 }
 
+/** The sets an entry joins: its tags' and its name's (key names in the key space). */
+export interface Tagging {
+  readonly tagKeys: readonly string[];
+  readonly nameKey: string;
+}
+
+/** What `invalidate` removes: entry keys, tags (as set keys), and names (as given, and as set keys). */
+export interface InvalidationTarget {
+  readonly keys: readonly string[];
+  readonly tagKeys: readonly string[];
+  readonly names: readonly string[];
+  readonly nameKeys: readonly string[];
+}
+
 interface InflightWrite {
   readonly tagKeys: readonly string[];
   /** Set when an invalidation touched this key while its write was under way. */
@@ -93,19 +107,29 @@ export class TieredStore extends EventEmitter {
 
   /** The entry under `key` in the tier that serves now. Never rejects. */
   async get(key: string): Promise<Lookup> {
-    if (this.redis && this.breaker?.allows()) {
-      const started = performance.now();
-      try {
-        const entry = await withDeadline(this.redis.get(key), this.#timeoutMs, 'GET');
-        this.breaker.success();
-        this.#onLookup?.('redis', performance.now() - started);
-        return { entry, tier: 'redis', failed: false };
-      } catch (error) {
-        this.#redisFailed(error, started);
-        return this.#fromMemory(key, true);
-      }
-    }
+    return this.lookup(key);
+  }
+
+  /**
+   * Like `get`, but answers synchronously when memory serves (no Redis, or the circuit is open): a memory hit then
+   * completes in the same tick, without a promise.
+   */
+  lookup(key: string): Lookup | Promise<Lookup> {
+    if (this.redis && this.breaker?.allows()) return this.#fromRedis(key, this.redis, this.breaker);
     return this.#fromMemory(key, false);
+  }
+
+  async #fromRedis(key: string, redis: RedisStore, breaker: CircuitBreaker): Promise<Lookup> {
+    const started = performance.now();
+    try {
+      const entry = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
+      breaker.success();
+      this.#onLookup?.('redis', performance.now() - started);
+      return { entry, tier: 'redis', failed: false };
+    } catch (error) {
+      this.#redisFailed(error, started);
+      return this.#fromMemory(key, true);
+    }
   }
 
   #fromMemory(key: string, failed: boolean): Lookup {
@@ -115,35 +139,41 @@ export class TieredStore extends EventEmitter {
     return { entry, tier: 'memory', failed };
   }
 
-  /** Stores in Redis, or in memory when Redis is out or fails. Never rejects. */
-  async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<TierName> {
+  /**
+   * Stores in Redis, or in memory when Redis is out or fails. Never rejects. In Redis the entry joins its tag sets
+   * and its name's set; the memory tier indexes tags only and finds a name's entries by scanning (names are
+   * invalidated rarely, and an index entry per cached response would cost more heap than the response's headers).
+   */
+  async set(key: string, entry: Entry, ttlMs: number, tagging: Tagging): Promise<TierName> {
     if (!this.redis || !this.breaker?.allows()) {
-      this.memory.put(key, entry, ttlMs, tagKeys);
+      this.memory.put(key, entry, ttlMs, tagging.tagKeys);
       return 'memory';
     }
     const started = performance.now();
-    const write: InflightWrite = { tagKeys, invalidated: false };
+    const setKeys = [...tagging.tagKeys, tagging.nameKey];
+    const write: InflightWrite = { tagKeys: setKeys, invalidated: false };
     this.#inflight.set(key, write);
-    const command = this.redis.set(key, entry, ttlMs, tagKeys);
+    const command = this.redis.set(key, entry, ttlMs, setKeys);
     try {
       await withDeadline(command, this.#timeoutMs * 4, 'SET');
       this.breaker.success();
       return 'redis';
     } catch (error) {
       this.#redisFailed(error, started);
-      this.memory.put(key, entry, ttlMs, tagKeys);
+      this.memory.put(key, entry, ttlMs, tagging.tagKeys);
       return 'memory';
     } finally {
       void this.#settleWrite(key, write, command);
     }
   }
 
-  /** Removes entries by key and by tag set from both tiers; what Redis cannot take now is applied when it returns. */
-  async invalidate(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
+  /** Removes entries by key, tag and name from both tiers; what Redis cannot take now is applied when it returns. */
+  async invalidate({ keys, tagKeys: onlyTagKeys, names, nameKeys }: InvalidationTarget): Promise<number> {
+    const tagKeys = [...onlyTagKeys, ...nameKeys];
     for (const [key, write] of this.#inflight) {
       if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
     }
-    let removed = (await this.memory.delete(keys)) + (await this.memory.deleteTagged(tagKeys));
+    let removed = (await this.memory.delete(keys)) + (await this.memory.deleteTagged(onlyTagKeys)) + this.memory.deleteNamed(names);
     if (!this.redis) return removed;
     if (this.breaker?.allows()) {
       try {
