@@ -140,15 +140,17 @@ async function store(core: CacheCore, req: Request, entry: ResponseEntry,
   const ttlMs = entryExpiresAt(entry) - Date.now();
   const tagging = { tagKeys: entry.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(entry.name) };
   const baseKey = core.keys.response(plan.base);
+  let stored: boolean;
   if (verdict.vary.length === 0) {
-    await core.store.set(baseKey, entry, ttlMs, tagging);
+    stored = (await core.store.set(baseKey, entry, ttlMs, tagging)) !== undefined;
   } else {
     const index: VaryEntry = { kind: 'vary', fields: verdict.vary, createdAt: entry.createdAt, freshUntil: entry.freshUntil,
       staleWhileRevalidateUntil: entry.staleWhileRevalidateUntil, staleIfErrorUntil: entry.staleIfErrorUntil };
     const variantKey = core.keys.response(variantDigest(plan.base, verdict.vary, req));
-    await Promise.all([core.store.set(baseKey, index, ttlMs, tagging), core.store.set(variantKey, entry, ttlMs, tagging)]);
+    const tiers = await Promise.all([core.store.set(baseKey, index, ttlMs, tagging), core.store.set(variantKey, entry, ttlMs, tagging)]);
+    stored = tiers.every((tier) => tier !== undefined);
   }
-  core.stats.count(entry.name, 'stores');
+  if (stored) core.stats.count(entry.name, 'stores');
 }
 
 /** Waits for a concurrent fill of the same key and answers with its response, when it may be shared with us. */

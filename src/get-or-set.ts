@@ -126,6 +126,5 @@ async function storeValue(core: CacheCore, storeKey: string, value: unknown, set
     staleIfErrorUntil: now + settings.ttlMs + settings.staleIfErrorMs,
   };
   const tagging = { tagKeys: settings.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(settings.name) };
-  await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagging);
-  core.stats.count(settings.name, 'stores');
+  if ((await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagging)) !== undefined) core.stats.count(settings.name, 'stores');
 }

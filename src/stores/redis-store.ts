@@ -1,7 +1,7 @@
 import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry.js';
 import { describeError, log } from '../debug.js';
 import { isCluster, type RedisLike } from './redis-client.js';
-import { addToTag, storeWithDeadline } from './scripts.js';
+import { addToTag, storeTagged, storeWithDeadline } from './scripts.js';
 import type { EntryStore } from './store.js';
 
 /**
@@ -61,6 +61,11 @@ export class RedisStore implements EntryStore {
     // memory tier instead, and another instance may already have invalidated it in Redis.
     const deadline = Date.now() + this.#clockOffsetMs + this.#writeTimeoutMs;
     const bytes = encodeEntry(entry);
+    if (!this.cluster) {
+      // One round trip: the entry and its tag sets in one script (a single server allows keys from any slot).
+      await storeTagged.run(this.client, [key, ...tagKeys], [bytes, ttl, deadline]);
+      return;
+    }
     const writes: Promise<unknown>[] = [storeWithDeadline.run(this.client, [key], [bytes, ttl, deadline])];
     for (const tagKey of tagKeys) writes.push(addToTag.run(this.client, [tagKey], [key, ttl]));
     await Promise.all(writes);

@@ -5,6 +5,7 @@ import type { RedisLike } from './redis-client.js';
 export class Script {
   readonly #source: string;
   readonly #sha: string;
+  /** How many of the arguments are keys; -1: all the keys given (a script over a variable number of keys). */
   readonly #keyCount: number;
   /** Clients this script has been sent to in full (EVAL loads it into the server's script cache). */
   readonly #sent = new WeakSet<RedisLike>();
@@ -16,17 +17,18 @@ export class Script {
   }
 
   async run(client: RedisLike, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<unknown> {
+    const keyCount = this.#keyCount === -1 ? keys.length : this.#keyCount;
     // The first run on a client sends the source: an EVALSHA that fails with NOSCRIPT would send the real write a
     // round trip later, behind commands issued meanwhile (a read right after a store would miss it).
     if (!this.#sent.has(client)) {
       this.#sent.add(client);
-      return client.eval(this.#source, this.#keyCount, ...keys, ...args);
+      return client.eval(this.#source, keyCount, ...keys, ...args);
     }
     try {
-      return await client.evalsha(this.#sha, this.#keyCount, ...keys, ...args);
+      return await client.evalsha(this.#sha, keyCount, ...keys, ...args);
     } catch (error) {
       if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.#source, this.#keyCount, ...keys, ...args);
+      return client.eval(this.#source, keyCount, ...keys, ...args);
     }
   }
 }
@@ -43,6 +45,23 @@ if now > tonumber(ARGV[3]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `, 1);
+
+/**
+ * `storeWithDeadline` and `addToTag` for every tag set, in one round trip: for a single server, where one script may
+ * touch keys in any slot. KEYS[1] entry key, KEYS[2..] tag sets; ARGV: bytes, ttl ms, deadline (server epoch ms).
+ */
+export const storeTagged = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[3]) then return 0 end
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+`, -1);
 
 /**
  * Adds an entry key to a tag set and makes the set live at least as long as the entry.

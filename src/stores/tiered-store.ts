@@ -82,7 +82,12 @@ export class TieredStore extends EventEmitter {
       probe: () => this.#probe(),
     });
     this.breaker = breaker;
-    breaker.on('open', (error: unknown) => this.emit('degraded', error));
+    breaker.on('open', (error: unknown) => {
+      // Memory holds only what was stored during this outage: anything older may have been invalidated since, by
+      // another instance, in a Redis this one could not see.
+      this.memory.clear();
+      this.emit('degraded', error);
+    });
     breaker.on('close', () => {
       this.memory.clear();
       this.emit('recovered');
@@ -140,11 +145,12 @@ export class TieredStore extends EventEmitter {
   }
 
   /**
-   * Stores in Redis, or in memory when Redis is out or fails. Never rejects. In Redis the entry joins its tag sets
+   * Stores in Redis, or in memory while the circuit is open; resolves to where, or undefined when the Redis write
+   * failed (the entry is then simply not cached). Never rejects. In Redis the entry joins its tag sets
    * and its name's set; the memory tier indexes tags only and finds a name's entries by scanning (names are
    * invalidated rarely, and an index entry per cached response would cost more heap than the response's headers).
    */
-  async set(key: string, entry: Entry, ttlMs: number, tagging: Tagging): Promise<TierName> {
+  async set(key: string, entry: Entry, ttlMs: number, tagging: Tagging): Promise<TierName | undefined> {
     if (!this.redis || !this.breaker?.allows()) {
       this.memory.put(key, entry, ttlMs, tagging.tagKeys);
       return 'memory';
@@ -159,9 +165,9 @@ export class TieredStore extends EventEmitter {
       this.breaker.success();
       return 'redis';
     } catch (error) {
+      // Not kept in memory: memory is read only while the circuit is open, and opening it clears memory (below).
       this.#redisFailed(error, started);
-      this.memory.put(key, entry, ttlMs, tagging.tagKeys);
-      return 'memory';
+      return undefined;
     } finally {
       void this.#settleWrite(key, write, command);
     }

@@ -7,7 +7,7 @@ import { waitFor } from '../helpers/outage.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { resilientCache, type ResilientCache } from '../../src/index.js';
 
-// A store that misses its deadline is abandoned by the request (the entry goes to memory), but its bytes are still
+// A store that misses its deadline is abandoned by the request (it is not cached), but its bytes are still
 // on their way to Redis. When they land after an invalidation, they must not bring the invalidated entry back.
 
 let redis: RedisServer;
