@@ -8,7 +8,7 @@ import { FillLock } from './fill-lock.js';
 import { getOrSet, type GetOrSetOptions } from './get-or-set.js';
 import { checkHealth, type HealthReport } from './health.js';
 import { invalidate, type InvalidateOptions } from './invalidation.js';
-import { KeySpace } from './keying.js';
+import { KeySpace, RequestKeys } from './keying.js';
 import { createMiddleware, createRouteMiddleware } from './middleware.js';
 import { resolveOptions, resolveRouteOptions, type ResilientCacheOptions, type RouteOptions } from './options.js';
 import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
@@ -85,6 +85,7 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
   const core: CacheCore = {
     options: resolved,
     keys,
+    requestKeys: new RequestKeys(keys),
     store,
     stats,
     fills: new Coalescer<SharedResponse | undefined>(),

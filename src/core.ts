@@ -1,6 +1,6 @@
 import type { ResponseEntry } from './entry.js';
 import type { Coalescer } from './coalescer.js';
-import type { KeySpace } from './keying.js';
+import type { KeySpace, RequestKeys } from './keying.js';
 import type { ResolvedOptions } from './options.js';
 import type { Stats } from './stats.js';
 import type { TieredStore } from './stores/tiered-store.js';
@@ -19,6 +19,8 @@ export interface SharedResponse {
 export interface CacheCore {
   readonly options: ResolvedOptions;
   readonly keys: KeySpace;
+  /** Request text -> digest and response key, memoised for the hit path. */
+  readonly requestKeys: RequestKeys;
   readonly store: TieredStore;
   readonly stats: Stats;
   /** In-flight response fills by entry key. */

@@ -34,6 +34,38 @@ export function digest(text: string): string {
   return hash('sha256', text, 'base64url');
 }
 
+/** A request's base digest and the Redis key of its response. */
+export interface RequestKey {
+  readonly digest: string;
+  readonly key: string;
+}
+
+/**
+ * Remembers the digest and key of recently seen request texts: a hit then costs a map lookup instead of a SHA-256
+ * and two string joins. Bounded; when full it starts over, which costs only the hashing it would have done anyway.
+ */
+export class RequestKeys {
+  readonly #keys: KeySpace;
+  readonly #seen = new Map<string, RequestKey>();
+  readonly #maxSize: number;
+
+  constructor(keys: KeySpace, maxSize = 2048) {
+    this.#keys = keys;
+    this.#maxSize = maxSize;
+  }
+
+  of(text: string): RequestKey {
+    let known = this.#seen.get(text);
+    if (known === undefined) {
+      const base = digest(text);
+      known = { digest: base, key: this.#keys.response(base) };
+      if (this.#seen.size >= this.#maxSize) this.#seen.clear();
+      this.#seen.set(text, known);
+    }
+    return known;
+  }
+}
+
 /** The variant of a base key selected by the request headers a response's `Vary` names. */
 export function variantDigest(baseDigest: string, fields: readonly string[], req: Request): string {
   let text = baseDigest;

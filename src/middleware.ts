@@ -3,7 +3,7 @@ import type { CacheCore } from './core.js';
 import { describeError, log } from './debug.js';
 import type { ResponseEntry } from './entry.js';
 import { fill } from './fill.js';
-import { canonicalUrl, digest, variantDigest } from './keying.js';
+import { canonicalUrl, variantDigest, type RequestKey } from './keying.js';
 import type { ResolvedRoute } from './options.js';
 import type { Lookup } from './stores/tiered-store.js';
 import { hit } from './hit.js';
@@ -15,7 +15,7 @@ import { isRefresh, revalidate } from './revalidate.js';
 export function createMiddleware(core: CacheCore): RequestHandler {
   return function resilientCacheMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (contextOf(core, req)) return next();
-    serve(core, req, res, next, undefined).catch(next);
+    run(core, req, res, next, undefined);
   };
 }
 
@@ -41,26 +41,35 @@ export function createRouteMiddleware(core: CacheCore, route: ResolvedRoute | fa
       context.phase = 'handed-over';
       context.release();
     }
-    serve(core, req, res, next, route).catch(next);
+    run(core, req, res, next, route);
   };
 }
 
-async function serve(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined): Promise<void> {
+/**
+ * Looks up and answers, or hands the request on to be filled. Synchronous up to the lookup: a memory hit is served
+ * in the calling tick and returns nothing; otherwise it returns the promise of the rest.
+ */
+function serve(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined): void | Promise<void> {
   if (core.closed || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
   // A shared cache must not answer one user with another's response: only a route with its own key opts in.
   if (req.headers.authorization !== undefined && route?.key === undefined) return bypass(core, req, res, next, route);
-  let base: string;
+  let requestKey: RequestKey;
   try {
-    base = digest(route?.key ? `key\n${route.key(req)}` : canonicalUrl(req));
+    requestKey = core.requestKeys.of(route?.key ? `key\n${route.key(req)}` : canonicalUrl(req));
   } catch (error) {
     if (log.middleware.enabled) log.middleware('cache key could not be computed (%s); not caching', describeError(error));
     return bypass(core, req, res, next, route);
   }
-  const baseKey = core.keys.response(base);
+  const { digest: base, key: baseKey } = requestKey;
   if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, stale: undefined, failed: false, detached: true });
-  const pending = lookup(core, req, base, baseKey);
-  // A memory lookup answers synchronously: then a hit is served in this tick, with no promise in between.
-  const found = pending instanceof Promise ? await pending : pending;
+  const found = lookup(core, req, base, baseKey);
+  if (found instanceof Promise) return found.then((result) => answer(core, req, res, next, route, base, result));
+  return answer(core, req, res, next, route, base, found);
+}
+
+/** Hit, stale hit (with a background refresh), or fill. */
+function answer(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined,
+  base: string, found: Found): void | Promise<void> {
   const entry = found.entry;
   const now = Date.now();
   if (entry && now < entry.freshUntil) return hit(core, req, res, entry, 'HIT', now, found.failed);
@@ -71,6 +80,16 @@ async function serve(core: CacheCore, req: Request, res: Response, next: NextFun
   }
   const stale = entry && now < entry.staleIfErrorUntil ? entry : undefined;
   return fill(core, req, res, next, { route, base, key: found.key, stale, failed: found.failed, detached: false });
+}
+
+/** Runs `serve`, sending both a synchronous throw and a rejection to Express's error handling. */
+function run(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined): void {
+  try {
+    const pending = serve(core, req, res, next, route);
+    if (pending) pending.catch(next);
+  } catch (error) {
+    next(error);
+  }
 }
 
 interface Found {

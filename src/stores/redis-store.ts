@@ -17,6 +17,37 @@ const CLOCK_RETRY_MS = 1000;
  * The Redis tier. Every command names one key, so the same code runs on a single server and on a Cluster;
  * on a single server related commands go out in one pipeline.
  */
+/**
+ * The entries most recently read from Redis, decoded, with the bytes they came from. Every hit still reads Redis
+ * (which is what makes invalidation and refills on other instances visible at once); when the bytes that come back
+ * are identical to the ones remembered, the decoded entry is reused instead of decoding headers and strings again.
+ * Bounded by total bytes; when full it starts over.
+ */
+class DecodedEntries {
+  readonly #entries = new Map<string, { readonly bytes: Buffer; readonly entry: Entry }>();
+  #bytes = 0;
+
+  get(key: string, bytes: Buffer): Entry | undefined {
+    const known = this.#entries.get(key);
+    return known && known.bytes.equals(bytes) ? known.entry : undefined;
+  }
+
+  set(key: string, bytes: Buffer, entry: Entry): void {
+    if (bytes.length > DECODED_MAX_BYTES / 64) return;
+    if (this.#bytes + bytes.length > DECODED_MAX_BYTES) {
+      this.#entries.clear();
+      this.#bytes = 0;
+    }
+    const previous = this.#entries.get(key);
+    if (previous) this.#bytes -= previous.bytes.length;
+    this.#entries.set(key, { bytes, entry });
+    this.#bytes += bytes.length;
+  }
+}
+
+/** Budget of DecodedEntries. */
+const DECODED_MAX_BYTES = 4 * 1024 * 1024;
+
 export class RedisStore implements EntryStore {
   readonly client: RedisLike;
   readonly #writeTimeoutMs: number;
@@ -27,6 +58,7 @@ export class RedisStore implements EntryStore {
   corruptEntries = 0;
 
   readonly #onReady = () => void this.#measureClock();
+  readonly #decoded = new DecodedEntries();
 
   constructor(client: RedisLike, { writeTimeoutMs }: { writeTimeoutMs: number }) {
     this.client = client;
@@ -44,8 +76,12 @@ export class RedisStore implements EntryStore {
   async get(key: string): Promise<Entry | undefined> {
     const bytes = await this.client.getBuffer(key);
     if (bytes === null) return undefined;
+    const known = this.#decoded.get(key, bytes);
+    if (known) return known;
     try {
-      return decodeEntry(bytes);
+      const entry = decodeEntry(bytes);
+      this.#decoded.set(key, bytes, entry);
+      return entry;
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
       this.corruptEntries++;
