@@ -127,6 +127,7 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
       if (core.closed) return;
       core.closed = true;
       await shared?.close();
+      stats.close();
       store.close();
       if (!connection?.owned) return;
       // quit() waits for Redis to say goodbye: only worth it on a live connection. Otherwise (never connected, or

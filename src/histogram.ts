@@ -57,3 +57,41 @@ export class Histogram {
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
+
+/** How many slots the recent window keeps, and how long each covers: together, the last minute. */
+const RECENT_SLOTS = 6;
+export const RECENT_SLOT_MS = 10_000;
+
+/**
+ * A latency histogram for the process's lifetime (what Prometheus wants: cumulative buckets) and one for the last
+ * minute (what a person looking at the stats wants: how fast it is now). The recent one is a ring of 10-second slots
+ * turned by `rotate()`, so recording stays a couple of additions with no clock read.
+ */
+export class Latency {
+  readonly lifetime = new Histogram();
+  readonly #slots: Histogram[] = Array.from({ length: RECENT_SLOTS }, () => new Histogram());
+  #current = 0;
+
+  record(ms: number): void {
+    this.lifetime.record(ms);
+    (this.#slots[this.#current] as Histogram).record(ms);
+  }
+
+  /** Starts a new slot, dropping the oldest. */
+  rotate(): void {
+    this.#current = (this.#current + 1) % RECENT_SLOTS;
+    this.#slots[this.#current] = new Histogram();
+  }
+
+  /** The last minute (up to one slot more, since the current slot is partly filled). */
+  recent(): LatencySummary {
+    const merged = new Histogram();
+    for (const slot of this.#slots) {
+      for (let i = 0; i < slot.counts.length; i++) merged.counts[i] = (merged.counts[i] as number) + (slot.counts[i] as number);
+      merged.count += slot.count;
+      merged.sum += slot.sum;
+      merged.max = Math.max(merged.max, slot.max);
+    }
+    return merged.summary();
+  }
+}

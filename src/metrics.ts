@@ -77,11 +77,11 @@ export function registerMetrics(core: CacheCore, registry: MetricsRegistry | und
     new ScrapedMetric(`${p}pending_invalidations`, 'Invalidations waiting for Redis to return.', 'gauge', () =>
       [{ value: core.store.pendingInvalidations, labels: {} }]),
     new ScrapedMetric(`${p}lookup_duration_seconds`, 'Cache lookup time by tier.', 'histogram', () => [
-      ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.memory, { tier: 'memory' }),
-      ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.redis, { tier: 'redis' }),
+      ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.memory.lifetime, { tier: 'memory' }),
+      ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.redis.lifetime, { tier: 'redis' }),
     ]),
     new ScrapedMetric(`${p}handler_duration_seconds`, 'Handler (or getOrSet fetcher) time on misses.', 'histogram', () =>
-      histogramSamples(`${p}handler_duration_seconds`, core.stats.latency.handler, {})),
+      histogramSamples(`${p}handler_duration_seconds`, core.stats.latency.handler.lifetime, {})),
   ];
   for (const metric of metrics) {
     if (target.getSingleMetric(metric.name) === undefined) target.registerMetric(metric as never);

@@ -36,6 +36,7 @@ export interface StatsReport {
   readonly names: Record<string, NameStats>;
   readonly totals: NameStats;
   readonly shared: SharedStats | null;
+  /** Over the last minute: lookups per tier, and handlers (or getOrSet fetchers) on misses. */
   readonly latency: Record<'memory' | 'redis' | 'handler', LatencySummary>;
   readonly redis: RedisServerSummary | null;
 }

@@ -1,4 +1,4 @@
-import { Histogram, type LatencySummary } from './histogram.js';
+import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 import type { TierName } from './stores/tiered-store.js';
 
 /** What happened to one request or `getOrSet` call, from the cache's point of view. */
@@ -41,11 +41,19 @@ export class Stats {
   readonly #names = new Map<string, Counts>();
   /** Counts not yet flushed to the shared figures; swapped out whole by `takeUnflushed`. */
   #unflushed = new Map<string, Counts>();
-  readonly latency: Readonly<Record<TierName | 'handler', Histogram>> = {
-    memory: new Histogram(),
-    redis: new Histogram(),
-    handler: new Histogram(),
+  readonly latency: Readonly<Record<TierName | 'handler', Latency>> = {
+    memory: new Latency(),
+    redis: new Latency(),
+    handler: new Latency(),
   };
+  readonly #rotation = setInterval(() => {
+    for (const latency of Object.values(this.latency)) latency.rotate();
+  }, RECENT_SLOT_MS).unref();
+
+  /** Stops the timer that turns the recent latency window. */
+  close(): void {
+    clearInterval(this.#rotation);
+  }
 
   count(name: string, field: CounterField, by = 1): void {
     bump(this.#names, name, field, by);
@@ -74,11 +82,12 @@ export class Stats {
     return describeCounts('*', sum);
   }
 
+  /** Latency over the last minute (the lifetime histograms are for Prometheus). */
   latencySummary(): Record<TierName | 'handler', LatencySummary> {
     return {
-      memory: this.latency.memory.summary(),
-      redis: this.latency.redis.summary(),
-      handler: this.latency.handler.summary(),
+      memory: this.latency.memory.recent(),
+      redis: this.latency.redis.recent(),
+      handler: this.latency.handler.recent(),
     };
   }
 }

@@ -152,7 +152,7 @@ export function dashboardPage(options: DashboardPageOptions = {}): string {
   </div>
 </section>
 </main>
-<footer>Latency percentiles are over this instance's lifetime. The same figures as JSON: request this URL with <code>Accept: application/json</code>.</footer>
+<footer>Latency percentiles cover this instance's last minute. The same figures as JSON: request this URL with <code>Accept: application/json</code>.</footer>
 <noscript><p>This dashboard needs JavaScript. The figures are available as JSON at this URL with <code>Accept: application/json</code>.</p></noscript>
 </div>
 <script>${SCRIPT}</script>

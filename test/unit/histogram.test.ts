@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Histogram, LATENCY_BUCKETS_MS } from '../../src/histogram.js';
+import { Histogram, LATENCY_BUCKETS_MS, Latency } from '../../src/histogram.js';
 
 describe('Histogram', () => {
   it('summarises nothing as zeros', () => {
@@ -52,5 +52,27 @@ describe('Histogram', () => {
     const h = new Histogram();
     h.record(1);
     assert.equal(h.counts[LATENCY_BUCKETS_MS.indexOf(1)], 1);
+  });
+});
+
+describe('Latency', () => {
+  it('reports the last minute in recent() and everything in lifetime', () => {
+    const latency = new Latency();
+    latency.record(1000);
+    for (let i = 0; i < 6; i++) latency.rotate();
+    latency.record(2);
+    assert.equal(latency.recent().count, 1, 'a slot six rotations old has left the window');
+    assert.equal(latency.recent().max, 2);
+    assert.equal(latency.lifetime.count, 2);
+    assert.equal(latency.lifetime.max, 1000);
+  });
+
+  it('keeps what was recorded in the last five rotations', () => {
+    const latency = new Latency();
+    for (let i = 0; i < 5; i++) {
+      latency.record(10);
+      latency.rotate();
+    }
+    assert.equal(latency.recent().count, 5);
   });
 });
