@@ -186,7 +186,7 @@ export class TieredStore extends EventEmitter {
         removed += await this.#invalidateRedis(keys, tagKeys);
         return removed;
       } catch (error) {
-        this.#redisFailed(error);
+        this.#untrusted(error);
       }
     }
     for (const key of keys) this.#pending.keys.add(key);
@@ -220,9 +220,21 @@ export class TieredStore extends EventEmitter {
     if (!write.invalidated || !this.redis) return;
     try {
       await this.redis.delete([key]);
-    } catch {
+    } catch (error) {
       this.#pending.keys.add(key);
+      this.#untrusted(error);
     }
+  }
+
+  /**
+   * An invalidation Redis did not take leaves entries there that must not be served. Open the circuit at once
+   * (reads go to memory, where the invalidation was applied) rather than count it as one failure among five: the
+   * probe applies the queued invalidations before any read returns to Redis.
+   */
+  #untrusted(error: unknown): void {
+    this.redisErrors++;
+    if (log.redis.enabled) log.redis('invalidation did not reach Redis: %s', describeError(error));
+    this.breaker?.open(error);
   }
 
   async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {

@@ -155,4 +155,25 @@ describe('while Redis is out', () => {
     assert.equal(item.body.toString(), `item 1 v${t.calls.of('item 1')}`);
     assert.equal(await t.cache.getOrSet('user:7', () => 'v2'), 'v2');
   });
+
+  it('an invalidation Redis does not take (frozen, circuit still closed) moves reads off Redis until it is applied', async () => {
+    const t = await startApp({ redis: server.url, redisTimeout: '50ms' });
+    await redisReady(t.cache);
+    assert.deepEqual(await labels(t.app, ['/items/9', '/items/9']), ['MISS', 'HIT']);
+    await storedKeys(server, `${t.prefix}r:*`, 1);
+
+    server.pause();
+    try {
+      await t.cache.invalidate({ tags: ['item:9'] });
+      // The tagged entry still sits in Redis: the cache must not read Redis until the removal has landed there.
+      assert.equal(t.cache.tier, 'memory');
+      assert.equal(t.cache.stats().tier.pendingInvalidations, 1);
+    } finally {
+      server.resume();
+    }
+    await nextEvent(t.cache, 'recovered', 10_000);
+    assert.deepEqual(await redisKeys(server, `${t.prefix}r:*`), [], 'applied in Redis before it serves again');
+    const item = await request(t.app.base, '/items/9');
+    assert.equal(xCache(item), 'MISS');
+  });
 });
