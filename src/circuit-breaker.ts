@@ -30,6 +30,8 @@ export class CircuitBreaker extends EventEmitter {
   #since = Date.now();
   #timer: NodeJS.Timeout | undefined;
   #probing = false;
+  /** Bumped by every opening, so a probe can tell that its answer is out of date. */
+  #generation = 0;
   #closed = false;
   /** False until `open` has been emitted for the current outage (see `startOpen`). */
   #announced = true;
@@ -84,10 +86,15 @@ export class CircuitBreaker extends EventEmitter {
   /** Opens at once, e.g. when the connection is known to be gone. */
   open(error?: unknown): void {
     if (this.#closed || this.#state === 'open') return;
+    const wasClosed = this.#state === 'closed';
+    // A probe in flight (half-open) saw a Redis that has failed again since: its answer no longer counts.
+    this.#generation++;
     this.#transition('open');
-    if (log.breaker.enabled) log.breaker('circuit open after %d failures: %s', this.#failures, describeError(error));
-    this.#announced = true;
-    this.emit('open', error);
+    if (wasClosed) {
+      if (log.breaker.enabled) log.breaker('circuit open after %d failures: %s', this.#failures, describeError(error));
+      this.#announced = true;
+      this.emit('open', error);
+    }
     this.#scheduleProbe(this.#options.openForMs);
   }
 
@@ -109,19 +116,25 @@ export class CircuitBreaker extends EventEmitter {
   }
 
   async #probe(): Promise<void> {
-    if (this.#probing || this.#closed) return;
+    if (this.#closed || this.#state !== 'open') return;
+    if (this.#probing) {
+      // The previous probe's answer was overtaken by a new failure; try again once the open period is over.
+      this.#scheduleProbe(this.#options.openForMs);
+      return;
+    }
     this.#probing = true;
+    const generation = this.#generation;
     this.#transition('half-open');
     try {
       await this.#options.probe();
-      if (this.#closed) return;
+      if (this.#closed || generation !== this.#generation) return;
       this.#failures = 0;
       this.#transition('closed');
       if (log.breaker.enabled) log.breaker('probe answered; circuit closed');
       if (this.#announced) this.emit('close');
       this.#announced = true;
     } catch (error) {
-      if (this.#closed) return;
+      if (this.#closed || generation !== this.#generation) return;
       if (log.breaker.enabled) log.breaker('probe failed: %s', describeError(error));
       this.#transition('open');
       if (!this.#announced) {

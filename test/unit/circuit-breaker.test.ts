@@ -125,6 +125,26 @@ describe('CircuitBreaker', () => {
     breaker.stop();
   });
 
+  it('a failure while a probe runs keeps the circuit open: the probe\'s late answer does not close it', async () => {
+    const probe = manualProbe();
+    const breaker = breakerWith(probe.fn, 1);
+    const events: string[] = [];
+    breaker.on('open', () => events.push('open'));
+    breaker.on('close', () => events.push('close'));
+    breaker.open(new Error('down'));
+    await until(() => probe.running === 1, 'the first probe');
+    assert.equal(breaker.state, 'half-open');
+    breaker.open(new Error('the connection closed again'));
+    assert.equal(breaker.state, 'open');
+    await probe.answer(true);
+    assert.equal(breaker.state, 'open', 'an answer from before the new failure must not close the circuit');
+    await probe.answer(true);
+    await until(() => breaker.state === 'closed', 'the next probe to close it');
+    assert.deepEqual(events, ['open', 'close'], 'one outage, announced once, recovered once');
+    assert.equal(probe.maxRunning, 1);
+    breaker.stop();
+  });
+
   it('waits openFor before the first probe', async () => {
     const probe = manualProbe();
     const breaker = new CircuitBreaker({ failureThreshold: 1, openForMs: 150, probe: probe.fn });
