@@ -1,3 +1,12 @@
+/** The first caller's handle on work for a key: settles it for every waiter (see `Coalescer.lead`). */
+export interface Leader<T> {
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+  hold: (value: T) => void;
+  release: () => void;
+  promise: Promise<T>;
+}
+
 /**
  * In-process request coalescing: the first caller for a key runs the work, concurrent callers for the same key
  * await its result. Errors reach the waiters too; nothing here stores anything.
@@ -15,13 +24,7 @@ export class Coalescer<T> {
    * handing `value` to newcomers until `release()`: for the moment between a result and its store landing, when a
    * new lookup would still miss and start the work again.
    */
-  lead(key: string): {
-    resolve: (value: T) => void;
-    reject: (error: unknown) => void;
-    hold: (value: T) => void;
-    release: () => void;
-    promise: Promise<T>;
-  } {
+  lead(key: string): Leader<T> {
     let resolve!: (value: T) => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<T>((res, rej) => {
