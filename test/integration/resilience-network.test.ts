@@ -2,40 +2,24 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeAll, itemPaths, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { assertBackOnRedis, assertOutageResilient, reportOutage, runOutage, waitFor } from '../helpers/outage.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 
 // Redis stays healthy; the network between the app and Redis (the fault proxy) misbehaves.
 
-let redis: RedisServer;
-let proxy: FaultProxy;
+const servers = useRedisBehindProxy();
 let app: CachedApp | undefined;
 const paths = itemPaths(20);
-
-before(async () => {
-  redis = await startRedisServer();
-  proxy = await startFaultProxy({ port: redis.port });
-});
-
-after(async () => {
-  await proxy?.close();
-  await redis?.stop();
-});
-
-beforeEach(async () => {
-  await redis.command('FLUSHALL');
-});
 
 afterEach(async () => {
   await closeAll(app);
   app = undefined;
-  proxy.setLatency(0);
-  proxy.blackhole(false);
+  servers.proxy.setLatency(0);
+  servers.proxy.blackhole(false);
 });
 
 async function startApp(): Promise<CachedApp> {
-  app = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms' });
+  app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' });
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000), 'cache never reached Redis');
   return app;
 }
@@ -47,16 +31,16 @@ test('black-holed (sockets open, nothing answered) for longer than the client so
     paths,
     beforeMs: 1000,
     fault: async () => {
-      proxy.blackhole(true);
+      servers.proxy.blackhole(true);
       // The client's socketTimeout at redisTimeout 50ms is max(2000, 20 x 50) = 2000 ms: outlast it.
       await sleep(3000);
     },
-    heal: async () => proxy.blackhole(false),
+    heal: async () => servers.proxy.blackhole(false),
   });
   reportOutage(t, result);
   assertOutageResilient(result);
   assert.ok(result.leftRedis && result.degradedEvents >= 1, 'the black hole was not noticed');
-  await assertBackOnRedis(result, cached, redis, paths);
+  await assertBackOnRedis(result, cached, servers.redis, paths);
 });
 
 test('connections reset mid-command, every 100 ms for 3 s', async (t) => {
@@ -70,8 +54,8 @@ test('connections reset mid-command, every 100 ms for 3 s', async (t) => {
       const end = Date.now() + 3000;
       while (Date.now() < end) {
         // Only while connected: between resets the client may still be reconnecting (backoff from 100 ms).
-        resets += proxy.connections();
-        proxy.reset();
+        resets += servers.proxy.connections();
+        servers.proxy.reset();
         await sleep(100);
       }
     },
@@ -82,7 +66,7 @@ test('connections reset mid-command, every 100 ms for 3 s', async (t) => {
   assertOutageResilient(result);
   // Each reset of a live connection opens the circuit at once (the client reports the close).
   assert.ok(resets >= 3 && result.degradedEvents >= 3, `only ${resets} connections were reset, ${result.degradedEvents} noticed`);
-  await assertBackOnRedis(result, cached, redis, paths);
+  await assertBackOnRedis(result, cached, servers.redis, paths);
 });
 
 test('slow: 200 ms of latency each way, above the 50 ms deadline, for 3 s', async (t) => {
@@ -92,15 +76,15 @@ test('slow: 200 ms of latency each way, above the 50 ms deadline, for 3 s', asyn
     paths,
     beforeMs: 1000,
     fault: async () => {
-      proxy.setLatency(200);
+      servers.proxy.setLatency(200);
       await sleep(3000);
     },
-    heal: async () => proxy.setLatency(0),
+    heal: async () => servers.proxy.setLatency(0),
   });
   reportOutage(t, result);
   assertOutageResilient(result);
   assert.ok(result.leftRedis && result.degradedEvents >= 1, 'the latency was not noticed');
-  await assertBackOnRedis(result, cached, redis, paths);
+  await assertBackOnRedis(result, cached, servers.redis, paths);
 });
 
 test('one short hiccup seen by many concurrent requests does not open the circuit', async (t) => {
@@ -111,9 +95,9 @@ test('one short hiccup seen by many concurrent requests does not open the circui
     beforeMs: 1000,
     fault: async () => {
       // For 20 ms every command is delayed 80 ms: all requests in flight then miss their deadline once, together.
-      proxy.setLatency(80);
+      servers.proxy.setLatency(80);
       await sleep(20);
-      proxy.setLatency(0);
+      servers.proxy.setLatency(0);
       await sleep(500);
     },
     heal: async () => undefined,
@@ -122,5 +106,5 @@ test('one short hiccup seen by many concurrent requests does not open the circui
   assertOutageResilient(result);
   assert.equal(result.degradedEvents, 0, 'a single hiccup opened the circuit');
   assert.equal(result.leftRedis, false);
-  await assertBackOnRedis(result, cached, redis, paths);
+  await assertBackOnRedis(result, cached, servers.redis, paths);
 });

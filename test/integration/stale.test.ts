@@ -3,10 +3,9 @@ import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, NextFunction, Request, Response } from 'express';
 import { closeAll, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { describeLoad, runLoad, type LoadSummary } from '../helpers/load.js';
 import { assertResilient, MAX_LATENCY_MS, waitFor } from '../helpers/outage.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 import type { ResilientCache } from '../../src/index.js';
 
 // Serving expired entries: staleIfError in place of a failing handler, staleWhileRevalidate with one background
@@ -15,8 +14,7 @@ import type { ResilientCache } from '../../src/index.js';
 /** A background refresh takes this long: any request that waited on it would blow the latency bound. */
 const REFRESH_MS = 300;
 
-let redis: RedisServer;
-let proxy: FaultProxy;
+const servers = useRedisBehindProxy();
 let app: CachedApp | undefined;
 /** What the handlers do: answer with this version, or throw. */
 let version = 1;
@@ -24,18 +22,7 @@ let failing = false;
 /** When each handler run started (epoch ms), by path. */
 let runStarts: Array<{ path: string; at: number }> = [];
 
-before(async () => {
-  redis = await startRedisServer();
-  proxy = await startFaultProxy({ port: redis.port });
-});
-
-after(async () => {
-  await proxy?.close();
-  await redis?.stop();
-});
-
 beforeEach(async () => {
-  await redis.command('FLUSHALL');
   version = 1;
   failing = false;
   runStarts = [];
@@ -80,7 +67,7 @@ function bodyOk(path: string, body: string): boolean {
 }
 
 async function startApp(): Promise<CachedApp> {
-  const cached = (app = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms' }, staleRoutes));
+  const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, staleRoutes));
   assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000), 'cache never reached Redis');
   return cached;
 }
@@ -93,7 +80,7 @@ async function get(cached: CachedApp, path: string): Promise<{ status: number; b
 /** Requests `path` and waits until its entry is in Redis. */
 async function fill(cached: CachedApp, path: string): Promise<void> {
   assert.equal((await get(cached, path)).xCache, 'MISS');
-  assert.ok(await waitFor(async () => (await redis.command('EXISTS', cached.responseKey(path))) === '1', 2000), `${path} not stored`);
+  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.responseKey(path))) === '1', 2000), `${path} not stored`);
 }
 
 function load(cached: CachedApp, paths: string[], durationMs: number): Promise<LoadSummary> {
@@ -131,7 +118,7 @@ test('staleIfError: outside the window the error passes through and nothing is s
     assert.equal(res.status, 500);
     assert.notEqual(res.xCache, 'STALE');
   }
-  assert.equal(await redis.command('EXISTS', cached.responseKey('/sie-short/b')), '0');
+  assert.equal(await servers.redis.command('EXISTS', cached.responseKey('/sie-short/b')), '0');
   failing = false;
   assert.equal((await get(cached, '/sie-short/b')).xCache, 'MISS');
 });
@@ -196,7 +183,7 @@ test('getOrSet staleIfError: a failing fetch inside the window returns the stale
   };
   await cache.getOrSet('sie', fetchValue, { ttl: '300ms', staleIfError: '10s' });
   await cache.getOrSet('sie-short', fetchValue, { ttl: '300ms', staleIfError: '300ms' });
-  assert.ok(await waitFor(async () => (await redis.command('EXISTS', cached.valueKey('sie'), cached.valueKey('sie-short'))) === '2', 2000));
+  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('sie'), cached.valueKey('sie-short'))) === '2', 2000));
   await sleep(700);
   failing = true;
   version = 2;
@@ -205,7 +192,7 @@ test('getOrSet staleIfError: a failing fetch inside the window returns the stale
   assert.ok(values.every((v) => v.version === 1), 'a caller did not get the stale value');
   assert.equal(fetches, 1, 'concurrent callers share one fetch');
   await assert.rejects(cache.getOrSet('sie-short', fetchValue, { ttl: '300ms', staleIfError: '300ms' }), /data source is down/);
-  assert.equal(await redis.command('EXISTS', cached.valueKey('sie-short')), '0');
+  assert.equal(await servers.redis.command('EXISTS', cached.valueKey('sie-short')), '0');
 });
 
 test('getOrSet staleWhileRevalidate: stale value at once, one background fetch, then the new value', async () => {
@@ -219,7 +206,7 @@ test('getOrSet staleWhileRevalidate: stale value at once, one background fetch, 
     return { version };
   };
   await cache.getOrSet('swr', fetchValue, options);
-  assert.ok(await waitFor(async () => (await redis.command('EXISTS', cached.valueKey('swr'))) === '1', 2000));
+  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('swr'))) === '1', 2000));
   await sleep(400);
   version = 2;
   fetches = 0;

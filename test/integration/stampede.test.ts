@@ -6,10 +6,9 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { closeAll, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { describeLoad, runLoad, type LoadSummary } from '../helpers/load.js';
 import { assertResilient, DEADLINE_MS, LATENCY_MARGIN_MS, waitFor } from '../helpers/outage.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 import { SLOW_HANDLER_MS, slowBodyOk, slowRoutes } from '../helpers/slow-routes.js';
 
 // 500 concurrent requests for one cold URL whose handler takes 200 ms: the handler must run once per process, and
@@ -24,25 +23,10 @@ const MAX_STAMPEDE_MS = SLOW_HANDLER_MS + DEADLINE_MS + LATENCY_MARGIN_MS + 1000
 /** Every process sees the same Host, as behind a load balancer, so they compute the same cache keys. */
 const HOST = { host: 'api.example.test' };
 
-let redis: RedisServer;
-let proxy: FaultProxy;
+const servers = useRedisBehindProxy();
 let app: CachedApp | undefined;
 let second: CachedApp | undefined;
 let child: ChildProcess | undefined;
-
-before(async () => {
-  redis = await startRedisServer();
-  proxy = await startFaultProxy({ port: redis.port });
-});
-
-after(async () => {
-  await proxy?.close();
-  await redis?.stop();
-});
-
-beforeEach(async () => {
-  await redis.command('FLUSHALL');
-});
 
 afterEach(async () => {
   await closeAll(app, second);
@@ -82,7 +66,7 @@ async function stampede(url: string, path: string, requests: number): Promise<Lo
 }
 
 test('500 concurrent requests for one cold URL run its 200 ms handler once', async (t) => {
-  app = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms' }, slowRoutes);
+  app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes);
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
   const summary = await stampede(app.url, '/slow/one-process', 500);
   for (const line of describeLoad(summary).split('\n')) t.diagnostic(line);
@@ -97,10 +81,10 @@ test('500 concurrent requests for one cold URL run its 200 ms handler once', asy
 });
 
 test('a request whose lookup missed while the first response was being stored joins it, not the handler', async () => {
-  const cached = (app = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms' }, slowRoutes));
+  const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes));
   assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
   // 15 ms each way: the second request's lookup is on the wire while the first response's store is.
-  proxy.setLatency(15);
+  servers.proxy.setLatency(15);
   try {
     for (let round = 0; round < 3; round++) {
       const url = `${cached.url}/slow/late-${round}`;
@@ -112,12 +96,12 @@ test('a request whose lookup missed while the first response was being stored jo
       assert.equal(cached.handlerRuns() - runs, 1, `round ${round}: the handler ran again`);
     }
   } finally {
-    proxy.setLatency(0);
+    servers.proxy.setLatency(0);
   }
 });
 
 test('getOrSet: 500 concurrent calls and a late one while the value is being stored fetch once', async () => {
-  app = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms' }, slowRoutes);
+  app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes);
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
   const { cache } = app;
   let fetches = 0;
@@ -129,7 +113,7 @@ test('getOrSet: 500 concurrent calls and a late one while the value is being sto
   const values = await Promise.all(Array.from({ length: 500 }, () => cache.getOrSet('stampede', fetchValue)));
   assert.equal(fetches, 1);
   assert.ok(values.every((v) => v.answer === 42), 'a caller got another value');
-  proxy.setLatency(15);
+  servers.proxy.setLatency(15);
   try {
     const first = cache.getOrSet('stampede-late', fetchValue);
     await sleep(2 * 15 + SLOW_HANDLER_MS - 5);
@@ -137,12 +121,12 @@ test('getOrSet: 500 concurrent calls and a late one while the value is being sto
     assert.deepEqual(await Promise.all([first, late]), [{ answer: 42 }, { answer: 42 }]);
     assert.equal(fetches, 2, 'the late call fetched again');
   } finally {
-    proxy.setLatency(0);
+    servers.proxy.setLatency(0);
   }
 });
 
 test('two processes sharing Redis with lock: true run the handler once in all (250 requests each)', async (t) => {
-  const options = { redis: proxy.url, redisTimeout: '50ms', lock: true };
+  const options = { redis: servers.proxy.url, redisTimeout: '50ms', lock: true };
   app = await startCachedApp(options, slowRoutes);
   const other = await startChild(options);
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
@@ -161,10 +145,10 @@ test('lock: an instance that wins the lock just after another released it serves
   // A talks to Redis directly, B through 10 ms of latency each way. B's request arrives as A's 200 ms handler ends:
   // B's lookup misses just before A stores, and B's SET NX lands just after A released the lock.
   const latencyMs = 10;
-  const a = (app = await startCachedApp({ redis: redis.url, redisTimeout: '50ms', lock: true }, slowRoutes));
-  const b = (second = await startCachedApp({ redis: proxy.url, redisTimeout: '50ms', lock: true }, slowRoutes));
+  const a = (app = await startCachedApp({ redis: servers.redis.url, redisTimeout: '50ms', lock: true }, slowRoutes));
+  const b = (second = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms', lock: true }, slowRoutes));
   assert.ok(await waitFor(() => a.cache.tier === 'redis' && b.cache.tier === 'redis', 5000));
-  proxy.setLatency(latencyMs);
+  servers.proxy.setLatency(latencyMs);
   try {
     const rounds: string[] = [];
     for (const delayMs of [176, 180, 184, 188, 192]) {
@@ -182,7 +166,7 @@ test('lock: an instance that wins the lock just after another released it serves
     }
     t.diagnostic(rounds.join('; '));
   } finally {
-    proxy.setLatency(0);
+    servers.proxy.setLatency(0);
   }
 });
 
