@@ -93,8 +93,8 @@ export class RedisStore implements EntryStore {
   async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<void> {
     const ttl = Math.ceil(ttlMs);
     if (ttl <= 0) return;
-    // The moment the caller gives up on this write, in server time, and no later: past it the entry has gone to the
-    // memory tier instead, and another instance may already have invalidated it in Redis.
+    // The moment the caller gives up on this write, in server time, and no later: past it the caller has moved on,
+    // and another instance may already have invalidated the entry in Redis.
     const deadline = Date.now() + this.#clockOffsetMs + this.#writeTimeoutMs;
     const bytes = encodeEntry(entry);
     if (!this.cluster) {
