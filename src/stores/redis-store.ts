@@ -45,6 +45,9 @@ class DecodedEntries {
   }
 }
 
+/** Members read per ZSCAN page when invalidating a tag. */
+const TAG_PAGE = 500;
+
 /** Budget of DecodedEntries. */
 const DECODED_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -113,11 +116,17 @@ export class RedisStore implements EntryStore {
     return counts.reduce((sum, n) => sum + n, 0);
   }
 
+  /** Walks each tag set in pages (ZSCAN), so a tag on a million entries never blocks Redis with one huge reply. */
   async deleteTagged(tagKeys: readonly string[]): Promise<number> {
     let removed = 0;
     for (const tagKey of tagKeys) {
-      const members = await this.client.smembers(tagKey);
-      removed += await this.delete(members);
+      let cursor = '0';
+      do {
+        const [next, page] = await this.client.zscan(tagKey, cursor, 'COUNT', TAG_PAGE);
+        // ZSCAN pages alternate member and score.
+        removed += await this.delete(page.filter((_, i) => i % 2 === 0));
+        cursor = next;
+      } while (cursor !== '0');
       await this.client.unlink(tagKey);
     }
     return removed;

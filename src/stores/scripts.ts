@@ -47,31 +47,39 @@ return 1
 `, 1);
 
 /**
- * `storeWithDeadline` and `addToTag` for every tag set, in one round trip: for a single server, where one script may
- * touch keys in any slot. KEYS[1] entry key, KEYS[2..] tag sets; ARGV: bytes, ttl ms, deadline (server epoch ms).
+ * Tag and name sets are sorted sets scored by each member's expiry (server epoch ms). Every add drops the members that
+ * have expired, so a set that keeps being added to (a busy route's name set never goes quiet, so its own TTL never
+ * runs out) holds the live entries only, instead of every key it was ever given. The set lives at least as long as
+ * its longest-lived member. Lua helper shared by the scripts below: KEY, member, now, ttl.
  */
-export const storeTagged = new Script(`
+const ADD_TO_TAG = `
+local function addToTag(tagKey, member, now, ttl)
+  redis.call('ZADD', tagKey, now + ttl, member)
+  redis.call('ZREMRANGEBYSCORE', tagKey, '-inf', now)
+  if redis.call('PTTL', tagKey) < ttl then redis.call('PEXPIRE', tagKey, ttl) end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * `storeWithDeadline` plus the tag and name sets, in one round trip: for a single server, where one script may touch
+ * keys in any slot. KEYS[1] entry key, KEYS[2..] tag sets; ARGV: bytes, ttl ms, deadline (server epoch ms).
+ */
+export const storeTagged = new Script(`${ADD_TO_TAG}
 if now > tonumber(ARGV[3]) then return 0 end
 local ttl = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-for i = 2, #KEYS do
-  redis.call('SADD', KEYS[i], KEYS[1])
-  if redis.call('PTTL', KEYS[i]) < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
-end
+for i = 2, #KEYS do addToTag(KEYS[i], KEYS[1], now, ttl) end
 return 1
 `, -1);
 
 /**
- * Adds an entry key to a tag set and makes the set live at least as long as the entry.
- * One key per call, so it runs on a Redis Cluster whatever slot the entry is in.
+ * Adds an entry key to one tag set: one key per call, so it runs on a Redis Cluster whatever slot the entry is in.
  * KEYS[1] tag set; ARGV: entry key, ttl ms.
  */
-export const addToTag = new Script(`
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl >= 0 and ttl < tonumber(ARGV[2]) or ttl == -1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+export const addToTag = new Script(`${ADD_TO_TAG}
+addToTag(KEYS[1], ARGV[1], now, tonumber(ARGV[2]))
 return 1
 `, 1);
 

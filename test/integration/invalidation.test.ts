@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
-import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, storedKeys, xCache, type RunningApp } from '../helpers/app.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { coreOf } from '../../src/cache.js';
+import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, storedKeys, waitFor, xCache, type RunningApp } from '../helpers/app.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
@@ -103,6 +105,24 @@ describe('with Redis', () => {
     assert.deepEqual(await labels(t.app, ['/items/1', '/items/2', '/items/3', '/things/9']), ['MISS', 'MISS', 'MISS', 'HIT']);
     await t.cache.invalidate({ names: ['/things/:id'] });
     assert.deepEqual(await labels(t.app, ['/things/9', '/things/1?a=1&b=2', '/items/3']), ['MISS', 'MISS', 'HIT']);
+  });
+});
+
+describe('tag and name sets in Redis', () => {
+  it('keep only live entries: members that expired are dropped as new ones arrive', async () => {
+    const t = await startApp({ redis: server.url, ttl: '1s' });
+    await redisReady(t.cache);
+    const tagKey = coreOf(t.cache).keys.tag('items');
+    const nameKey = coreOf(t.cache).keys.name('items');
+    for (const id of ['a', 'b', 'c']) await request(t.app.base, `/items/${id}`);
+    await waitFor(async () => (await server.command('ZCARD', tagKey)) === '3', 'three members in the tag set');
+    await sleep(1200);
+    await request(t.app.base, '/items/d');
+    // Without pruning, a busy route's sets (whose own TTL keeps being pushed out) would hold every key ever stored.
+    await waitFor(async () => (await server.command('ZCARD', tagKey)) === '1', 'the expired members dropped');
+    assert.equal(await server.command('ZCARD', nameKey), '1');
+    assert.equal(await t.cache.invalidate({ tags: ['items'] }), 1);
+    assert.equal(xCache(await request(t.app.base, '/items/d')), 'MISS');
   });
 });
 
