@@ -95,7 +95,7 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
     closed: false,
   };
   const shared = store.redis
-    ? new SharedCounters(store, stats, { prefix: resolved.prefix, windowMs: resolved.statsWindowMs, flushIntervalMs: resolved.flushIntervalMs })
+    ? new SharedCounters(store, stats, { keys, windowMs: resolved.statsWindowMs, flushIntervalMs: resolved.flushIntervalMs })
     : undefined;
   let lastShared: SharedStats | null = null;
   const instance = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: Date.now() };

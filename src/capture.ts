@@ -123,7 +123,7 @@ export function captureResponse(res: ServerResponse, hooks: CaptureHooks): Respo
 }
 
 /** Sets headers given to `writeHead` on the response: an object, or a raw `[name, value, …]` list with repeats kept. */
-export function applyHeaders(res: ServerResponse, headers: unknown): void {
+function applyHeaders(res: ServerResponse, headers: unknown): void {
   if (Array.isArray(headers)) {
     // Raw [name, value, name, value] list: values for one name are appended, not overwritten.
     const seen = new Set<string>();

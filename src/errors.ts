@@ -22,13 +22,3 @@ export class RedisTimeoutError extends Error {
     super(`Redis ${operation} did not answer within ${timeoutMs} ms`);
   }
 }
-
-/** Redis calls are refused without being sent while the circuit breaker is open. */
-export class CircuitOpenError extends Error {
-  override readonly name = 'CircuitOpenError';
-  readonly code = 'ERR_CACHE_CIRCUIT_OPEN';
-
-  constructor() {
-    super('Redis tier is unavailable (circuit open); serving from memory');
-  }
-}

@@ -112,9 +112,13 @@ export class KeySpace {
   lock(entryKey: string): string {
     return `${entryKey}:lock`;
   }
-  /** Shared counter hash of one name for one time bucket. */
-  counters(bucket: number): string {
-    return `${this.prefix}s:${bucket}`;
+  /** All names' shared counters for one hour; hash-tagged so its batch markers share its Cluster slot. */
+  counters(hour: number): string {
+    return `${this.prefix}s:{${hour}}`;
+  }
+  /** Marks one batch as applied to an hour's counters, so a resent batch is not counted twice. */
+  counterBatch(hour: number, batchId: string): string {
+    return `${this.counters(hour)}:batch:${batchId}`;
   }
   /** The key the health check writes, reads and deletes. */
   healthProbe(instanceId: string): string {

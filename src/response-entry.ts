@@ -2,7 +2,6 @@ import { hash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { CapturedResponse } from './capture.js';
 import type { ResponseEntry } from './entry.js';
-import type { Verdict } from './freshness.js';
 import { Interner } from './intern.js';
 
 /** Headers that describe one connection or one moment, not the response: never stored, set afresh on replay. */
@@ -10,8 +9,6 @@ const NOT_STORED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'date', 'age', 'x-cache', 'content-length', 'set-cookie',
 ]);
-
-type StorableVerdict = Extract<Verdict, { store: true }>;
 
 /** Header names and common values, shared by every entry of this process (see Interner). */
 const strings = new Interner();
@@ -91,5 +88,3 @@ export function transientEntry(res: ServerResponse, captured: CapturedResponse &
   const now = Date.now();
   return buildResponseEntry(res, captured, { now, freshMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 }, name, []);
 }
-
-export type { StorableVerdict };

@@ -4,6 +4,7 @@ import { describeError, log } from './debug.js';
 import { COUNTER_FIELDS, addCounts, describeCounts, emptyCounts, type Counts, type NameStats, type Stats } from './stats.js';
 import { Script } from './stores/scripts.js';
 import type { TieredStore } from './stores/tiered-store.js';
+import type { KeySpace } from './keying.js';
 import type { SharedStats } from './stats-report.js';
 
 const HOUR_MS = 3_600_000;
@@ -38,7 +39,7 @@ interface Batch {
 export class SharedCounters {
   readonly #store: TieredStore;
   readonly #stats: Stats;
-  readonly #prefix: string;
+  readonly #keys: KeySpace;
   readonly #windowMs: number;
   readonly #queue: Batch[] = [];
   readonly #timer: NodeJS.Timeout;
@@ -46,10 +47,10 @@ export class SharedCounters {
   #sequence = 0;
   #flushing: Promise<void> | undefined;
 
-  constructor(store: TieredStore, stats: Stats, options: { prefix: string; windowMs: number; flushIntervalMs: number }) {
+  constructor(store: TieredStore, stats: Stats, options: { keys: KeySpace; windowMs: number; flushIntervalMs: number }) {
     this.#store = store;
     this.#stats = stats;
-    this.#prefix = options.prefix;
+    this.#keys = options.keys;
     this.#windowMs = options.windowMs;
     this.#timer = setInterval(() => {
       // While a flush is still out (Redis slow), ticks are skipped rather than queued behind it.
@@ -89,7 +90,7 @@ export class SharedCounters {
     const now = currentHour();
     try {
       const hashes = await withDeadline(
-        Promise.all(Array.from({ length: hours }, (_, i) => redis.client.hgetall(this.#hourKey(now - i)))),
+        Promise.all(Array.from({ length: hours }, (_, i) => redis.client.hgetall(this.#keys.counters(now - i)))),
         SHARED_TIMEOUT_MS, 'HGETALL');
       const byName = new Map<string, Counts>();
       for (const hash of hashes) {
@@ -126,7 +127,7 @@ export class SharedCounters {
       const batch = this.#queue[0] as Batch;
       try {
         await withDeadline(
-          applyBatch.run(redis.client, [this.#hourKey(batch.hour), `${this.#hourKey(batch.hour)}:batch:${batch.id}`],
+          applyBatch.run(redis.client, [this.#keys.counters(batch.hour), this.#keys.counterBatch(batch.hour, batch.id)],
             [this.#windowMs + HOUR_MS, ...batch.fields]),
           SHARED_TIMEOUT_MS, 'stats flush');
         this.#queue.shift();
@@ -160,11 +161,6 @@ export class SharedCounters {
       for (const field of COUNTER_FIELDS) if (c[field] !== 0) fields.push(`${name}\n${field}`, c[field]);
     }
     return { id: `${this.#instance}.${this.#sequence++}`, hour: currentHour(), fields, counts };
-  }
-
-  /** Hash tag on the hour, so a bucket and its batch markers share a Cluster slot. */
-  #hourKey(hour: number): string {
-    return `${this.#prefix}s:{${hour}}`;
   }
 }
 

@@ -1,13 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { entrySize, type Entry } from '../entry.js';
 import { flatten } from '../response-entry.js';
-import type { EntryStore } from './store.js';
 
 /**
- * The in-memory tier: an LRU bounded by entries and bytes. Synchronous underneath; `peek` lets the hot path skip a
- * promise when Redis is not configured.
+ * The in-memory tier: an LRU bounded by entries and bytes. Synchronous, so a memory hit needs no promise.
  */
-export class MemoryStore implements EntryStore {
+export class MemoryStore {
   readonly #lru: LRUCache<string, Entry>;
   /** tag-set key -> entry keys, and back, so evictions keep the tag index small. */
   readonly #tagged = new Map<string, Set<string>>();
@@ -22,16 +20,11 @@ export class MemoryStore implements EntryStore {
     });
   }
 
-  /** Synchronous read for callers that can avoid an await. */
   peek(key: string): Entry | undefined {
     return this.#lru.get(key);
   }
 
-  async get(key: string): Promise<Entry | undefined> {
-    return this.#lru.get(key);
-  }
-
-  /** Synchronous write; `set` wraps it. Entries larger than the whole tier are skipped, not thrown. */
+  /** Entries larger than the whole tier are skipped, not thrown. */
   put(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): void {
     if (ttlMs <= 0) return;
     // Keys are joined from prefix and digest; the flat copy the LRU holds is half the size of the joined one.
@@ -46,17 +39,13 @@ export class MemoryStore implements EntryStore {
     }
   }
 
-  async set(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): Promise<void> {
-    this.put(key, entry, ttlMs, tagKeys);
-  }
-
-  async delete(keys: readonly string[]): Promise<number> {
+  delete(keys: readonly string[]): number {
     let removed = 0;
     for (const key of keys) if (this.#lru.delete(key)) removed++;
     return removed;
   }
 
-  async deleteTagged(tagKeys: readonly string[]): Promise<number> {
+  deleteTagged(tagKeys: readonly string[]): number {
     let removed = 0;
     for (const tagKey of tagKeys) {
       const keys = this.#tagged.get(tagKey);

@@ -2,7 +2,6 @@ import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry
 import { describeError, log } from '../debug.js';
 import { isCluster, type RedisLike } from './redis-client.js';
 import { addToTag, storeTagged, storeWithDeadline } from './scripts.js';
-import type { EntryStore } from './store.js';
 
 /**
  * A clock reading is off by up to half its round trip. One slower than this, or than the write timeout (an event-loop
@@ -51,14 +50,12 @@ const TAG_PAGE = 500;
 /** Budget of DecodedEntries. */
 const DECODED_MAX_BYTES = 4 * 1024 * 1024;
 
-export class RedisStore implements EntryStore {
+export class RedisStore {
   readonly client: RedisLike;
   readonly #writeTimeoutMs: number;
   readonly #maxClockRoundTripMs: number;
   /** Server clock minus ours, measured on connect, so write deadlines are judged in the server's time. */
   #clockOffsetMs = 0;
-  /** Entries that did not decode: counted so stats and tests can see them. */
-  corruptEntries = 0;
 
   readonly #onReady = () => void this.#measureClock();
   readonly #decoded = new DecodedEntries();
@@ -87,7 +84,6 @@ export class RedisStore implements EntryStore {
       return entry;
     } catch (error) {
       if (!(error instanceof EntryDecodeError)) throw error;
-      this.corruptEntries++;
       if (log.redis.enabled) log.redis('entry did not decode (%s); treating as a miss', error.message);
       return undefined;
     }

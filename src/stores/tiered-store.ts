@@ -179,7 +179,7 @@ export class TieredStore extends EventEmitter {
     for (const [key, write] of this.#inflight) {
       if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
     }
-    let removed = (await this.memory.delete(keys)) + (await this.memory.deleteTagged(onlyTagKeys)) + this.memory.deleteNamed(names);
+    let removed = this.memory.delete(keys) + this.memory.deleteTagged(onlyTagKeys) + this.memory.deleteNamed(names);
     if (!this.redis) return removed;
     if (this.breaker?.allows()) {
       try {
