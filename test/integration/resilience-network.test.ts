@@ -64,8 +64,10 @@ test('connections reset mid-command, every 100 ms for 3 s', async (t) => {
   reportOutage(t, result);
   t.diagnostic(`${resets} connections reset`);
   assertOutageResilient(result);
-  // Each reset of a live connection opens the circuit at once (the client reports the close).
-  assert.ok(resets >= 3 && result.degradedEvents >= 3, `only ${resets} connections were reset, ${result.degradedEvents} noticed`);
+  // A reset of a live connection opens a closed circuit at once (the client reports the close); resets that land while
+  // it is already open (a probe pending, a reconnect in backoff) add nothing. So: reset repeatedly, noticed more than
+  // once, which means the cache went back to Redis between resets and left it again.
+  assert.ok(resets >= 3 && result.degradedEvents >= 2, `only ${resets} connections were reset, ${result.degradedEvents} noticed`);
   await assertBackOnRedis(result, cached, servers.redis, paths);
 });
 
