@@ -82,14 +82,18 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
     openForMs: resolved.openForMs,
     onLookup: (tier, ms) => stats.latency[tier].record(ms),
   });
+  // A lookup that began before a fill's result was released ends at most two deadlines later (a Vary index, then the
+  // variant), plus whatever the event loop adds under load: for that long it may still join the fill. Few keys are
+  // stampeded at once; the cap bounds what lingering results hold on to.
+  const linger = { ms: Math.max(1000, 4 * resolved.redisTimeoutMs), maxKeys: 64 };
   const core: CacheCore = {
     options: resolved,
     keys,
     requestKeys: new RequestKeys(keys),
     store,
     stats,
-    fills: new Coalescer<SharedResponse | undefined>(),
-    values: new Coalescer<unknown>(),
+    fills: new Coalescer<SharedResponse | undefined>(linger),
+    values: new Coalescer<unknown>(linger),
     lock: resolved.lock && new FillLock(store, keys, { ...resolved.lock, redisTimeoutMs: resolved.redisTimeoutMs }),
     refreshing: new Set<string>(),
     closed: false,

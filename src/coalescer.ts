@@ -7,16 +7,61 @@ export interface Leader<T> {
   promise: Promise<T>;
 }
 
+/** How long, and for how many keys, a released result still answers callers whose lookup began before the release. */
+export interface LingerOptions {
+  readonly ms: number;
+  readonly maxKeys: number;
+}
+
+const NO_LINGER: LingerOptions = { ms: 0, maxKeys: 0 };
+
+interface Released<T> {
+  readonly promise: Promise<T>;
+  /** `mark()` right after this release: callers whose mark is below it looked up before the release. */
+  readonly seq: number;
+  readonly at: number;
+}
+
 /**
  * In-process request coalescing: the first caller for a key runs the work, concurrent callers for the same key
  * await its result. Errors reach the waiters too; nothing here stores anything.
+ *
+ * A caller that looked up before a held result was released is concurrent with that work even when its lookup ends
+ * after the release (a Redis call that ran into its deadline under load, say): with `linger`, such a caller is
+ * still handed the result rather than running the work again. Callers that look up after the release never are.
  */
 export class Coalescer<T> {
   readonly #inflight = new Map<string, Promise<T>>();
+  /** Held results released in the last `linger.ms`, oldest first. */
+  readonly #released = new Map<string, Released<T>>();
+  readonly #linger: LingerOptions;
+  #releases = 0;
+  #pruneTimer: NodeJS.Timeout | undefined;
 
-  /** The promise of work already running for `key`, if any. */
-  pending(key: string): Promise<T> | undefined {
-    return this.#inflight.get(key);
+  constructor(linger: LingerOptions = NO_LINGER) {
+    this.#linger = linger;
+  }
+
+  /** Take this before looking up, and pass it to `pending()` after a miss. */
+  mark(): number {
+    return this.#releases;
+  }
+
+  /**
+   * The promise of work already running for `key`, if any; with `since` (a `mark()` taken before the caller looked
+   * up), also of held work released after that.
+   */
+  pending(key: string, since?: number): Promise<T> | undefined {
+    const inflight = this.#inflight.get(key);
+    if (inflight || since === undefined) return inflight;
+    const released = this.#released.get(key);
+    if (!released || released.seq <= since) return undefined;
+    return Date.now() - released.at <= this.#linger.ms ? released.promise : undefined;
+  }
+
+  /** Drops every lingering result (after an invalidation: a caller waiting on one must look it up again). */
+  forgetReleased(): void {
+    this.#released.clear();
   }
 
   /**
@@ -37,6 +82,7 @@ export class Coalescer<T> {
     const done = () => {
       if (this.#inflight.get(key) === promise) this.#inflight.delete(key);
     };
+    let held = false;
     return {
       promise,
       resolve: (value) => {
@@ -47,9 +93,39 @@ export class Coalescer<T> {
         done();
         reject(error);
       },
-      hold: (value) => resolve(value),
-      release: done,
+      hold: (value) => {
+        held = true;
+        resolve(value);
+      },
+      release: () => {
+        if (held && this.#inflight.get(key) === promise) this.#keepReleased(key, promise);
+        done();
+      },
     };
+  }
+
+  #keepReleased(key: string, promise: Promise<T>): void {
+    const { ms, maxKeys } = this.#linger;
+    if (ms <= 0 || maxKeys <= 0) return;
+    this.#released.delete(key);
+    this.#released.set(key, { promise, seq: ++this.#releases, at: Date.now() });
+    this.#prune();
+  }
+
+  /** Drops results past their linger (oldest first) and beyond `maxKeys`; a timer finishes the job once idle. */
+  #prune(): void {
+    const { ms, maxKeys } = this.#linger;
+    const now = Date.now();
+    for (const [key, released] of this.#released) {
+      if (this.#released.size <= maxKeys && now - released.at <= ms) break;
+      this.#released.delete(key);
+    }
+    if (this.#released.size > 0 && this.#pruneTimer === undefined) {
+      this.#pruneTimer = setTimeout(() => {
+        this.#pruneTimer = undefined;
+        this.#prune();
+      }, ms).unref();
+    }
   }
 
   /** Runs `work` once per key among concurrent callers. */

@@ -16,6 +16,8 @@ export interface FillPlan {
   readonly base: string;
   /** Entry key waiters coalesce on. */
   readonly key: string;
+  /** `core.fills.mark()` taken before the lookup: a fill released since then still answers this request. */
+  readonly since: number;
   /** An expired entry still inside its `staleIfError` window: served in place of a 5xx. */
   readonly stale: ResponseEntry | undefined;
   /** Redis failed during the lookup (counted as an error for the name). */
@@ -31,7 +33,7 @@ export interface FillPlan {
 export async function fill(core: CacheCore, req: Request, res: Response, next: NextFunction, plan: FillPlan): Promise<void> {
   // Looked up and led in the same tick: with an await between the two, every request whose lookup missed in this
   // tick would find no fill yet and lead one of its own.
-  const pending = plan.detached ? undefined : core.fills.pending(plan.key);
+  const pending = plan.detached ? undefined : core.fills.pending(plan.key, plan.since);
   if (pending && (await answeredByConcurrentFill(core, req, res, plan, pending))) return;
   const leader = req.method === 'GET' ? core.fills.lead(plan.key) : undefined;
   let release = () => undefined as void;

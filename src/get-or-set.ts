@@ -34,6 +34,7 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   if (typeof fetch !== 'function') throw new CacheConfigError('getOrSet fetch', 'must be a function returning the value.');
   const settings = resolve(core, options);
   const storeKey = core.keys.value(key);
+  const since = core.values.mark();
   const { entry: found, failed } = await core.store.get(storeKey);
   if (failed) core.stats.count(settings.name, 'errors');
   const entry = found?.kind === 'value' ? found : undefined;
@@ -44,13 +45,13 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   }
   if (entry && now < entry.staleWhileRevalidateUntil) {
     core.stats.count(settings.name, 'stale');
-    void fetchAndStore(core, storeKey, fetch, settings).catch((error: unknown) => {
+    void fetchAndStore(core, storeKey, since, fetch, settings).catch((error: unknown) => {
       if (log.middleware.enabled) log.middleware('getOrSet background refresh failed: %s', describeError(error));
     });
     return decodeValue(entry) as T;
   }
   try {
-    const value = await fetchAndStore(core, storeKey, fetch, settings);
+    const value = await fetchAndStore(core, storeKey, since, fetch, settings);
     core.stats.count(settings.name, 'misses');
     return value;
   } catch (error) {
@@ -87,8 +88,8 @@ function resolve<T>(core: CacheCore, options: GetOrSetOptions<T>): Settings {
 }
 
 /** One fetch per key among concurrent callers; the value is stored without making the caller wait for the store. */
-function fetchAndStore<T>(core: CacheCore, storeKey: string, fetch: () => T | Promise<T>, settings: Settings): Promise<T> {
-  const pending = core.values.pending(storeKey);
+function fetchAndStore<T>(core: CacheCore, storeKey: string, since: number, fetch: () => T | Promise<T>, settings: Settings): Promise<T> {
+  const pending = core.values.pending(storeKey, since);
   if (pending) return pending as Promise<T>;
   const leader = core.values.lead(storeKey);
   const started = performance.now();

@@ -22,6 +22,8 @@ export async function invalidate(core: CacheCore, what: InvalidateOptions): Prom
   }
   const keys = strings(what.keys, 'keys').map((key) => (ABSOLUTE_URL.test(key) ? core.keys.response(digest(canonicalFromUrl(key))) : core.keys.value(key)));
   const names = strings(what.names, 'names');
+  core.fills.forgetReleased();
+  core.values.forgetReleased();
   return core.store.invalidate({
     keys,
     tagKeys: strings(what.tags, 'tags').map((tag) => core.keys.tag(tag)),

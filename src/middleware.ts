@@ -61,15 +61,16 @@ function serve(core: CacheCore, req: Request, res: Response, next: NextFunction,
     return bypass(core, req, res, next, route);
   }
   const { digest: base, key: baseKey } = requestKey;
-  if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, stale: undefined, failed: false, detached: true });
+  const since = core.fills.mark();
+  if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, since, stale: undefined, failed: false, detached: true });
   const found = lookup(core, req, base, baseKey);
-  if (found instanceof Promise) return found.then((result) => answer(core, req, res, next, route, base, result));
-  return answer(core, req, res, next, route, base, found);
+  if (found instanceof Promise) return found.then((result) => answer(core, req, res, next, route, base, since, result));
+  return answer(core, req, res, next, route, base, since, found);
 }
 
 /** Hit, stale hit (with a background refresh), or fill. */
 function answer(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined,
-  base: string, found: Found): void | Promise<void> {
+  base: string, since: number, found: Found): void | Promise<void> {
   const entry = found.entry;
   const now = Date.now();
   if (entry && now < entry.freshUntil) return hit(core, req, res, entry, 'HIT', now, found.failed);
@@ -79,7 +80,7 @@ function answer(core: CacheCore, req: Request, res: Response, next: NextFunction
     return;
   }
   const stale = entry && now < entry.staleIfErrorUntil ? entry : undefined;
-  return fill(core, req, res, next, { route, base, key: found.key, stale, failed: found.failed, detached: false });
+  return fill(core, req, res, next, { route, base, key: found.key, since, stale, failed: found.failed, detached: false });
 }
 
 /** Runs `serve`, sending both a synchronous throw and a rejection to Express's error handling. */

@@ -100,6 +100,26 @@ test('a request whose lookup missed while the first response was being stored jo
   }
 });
 
+test('a request whose lookup ran into its deadline until after the first response was stored joins it, not the handler', async () => {
+  // 150 ms each way, deadline 200 ms (writes get 800 ms). The first request's lookup times out at 200 ms, its handler
+  // ends at 400 ms and its store lands at about 700 ms. The second request, sent at 600 ms, looks up while the store
+  // is on the wire and gives up on its lookup at about 800 ms, after the first fill has let go of the key.
+  const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '200ms' }, slowRoutes));
+  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  servers.proxy.setLatency(150);
+  try {
+    const path = '/slow/lookup-outlives-fill';
+    const first = getOnce(cached.url, path);
+    await sleep(600);
+    const second = getOnce(cached.url, path);
+    assert.deepEqual([await first, await second], ['MISS', 'HIT']);
+    assert.equal(cached.handlerRuns(), 1, 'the second request ran the handler again');
+    assert.equal(cached.cache.tier, 'redis', 'the circuit opened, so this did not test a lookup that timed out');
+  } finally {
+    servers.proxy.setLatency(0);
+  }
+});
+
 test('getOrSet: 500 concurrent calls and a late one while the value is being stored fetch once', async () => {
   app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes);
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
@@ -120,6 +140,30 @@ test('getOrSet: 500 concurrent calls and a late one while the value is being sto
     const late = cache.getOrSet('stampede-late', fetchValue);
     assert.deepEqual(await Promise.all([first, late]), [{ answer: 42 }, { answer: 42 }]);
     assert.equal(fetches, 2, 'the late call fetched again');
+  } finally {
+    servers.proxy.setLatency(0);
+  }
+});
+
+test('getOrSet: a call whose lookup ran into its deadline until after the value was stored gets it without fetching', async () => {
+  // The timeline of the HTTP test above: the first call's value lands at about 700 ms, the second call's lookup runs
+  // from 600 ms to its 200 ms deadline.
+  const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '200ms' }, slowRoutes));
+  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  let fetches = 0;
+  const fetchValue = async () => {
+    fetches++;
+    await sleep(SLOW_HANDLER_MS);
+    return { answer: fetches };
+  };
+  servers.proxy.setLatency(150);
+  try {
+    const first = cached.cache.getOrSet('lookup-outlives-fetch', fetchValue);
+    await sleep(600);
+    const second = cached.cache.getOrSet('lookup-outlives-fetch', fetchValue);
+    assert.deepEqual(await Promise.all([first, second]), [{ answer: 1 }, { answer: 1 }]);
+    assert.equal(fetches, 1, 'the second call fetched again');
+    assert.equal(cached.cache.tier, 'redis', 'the circuit opened, so this did not test a lookup that timed out');
   } finally {
     servers.proxy.setLatency(0);
   }

@@ -84,3 +84,68 @@ describe('Coalescer', () => {
     assert.equal(coalescer.size, 0);
   });
 });
+
+describe('Coalescer linger', () => {
+  const linger = { ms: 1000, maxKeys: 3 };
+
+  /** Leads `key`, holds `value` and releases it, as a fill does once its store lands. */
+  function holdAndRelease(coalescer: Coalescer<string>, key: string, value: string): void {
+    const leader = coalescer.lead(key);
+    leader.hold(value);
+    leader.release();
+  }
+
+  it('hands a released held result to a caller that looked up before the release, never to a later one', async () => {
+    const coalescer = new Coalescer<string>(linger);
+    const before = coalescer.mark();
+    holdAndRelease(coalescer, 'k', 'value');
+    const after = coalescer.mark();
+    assert.equal(await coalescer.pending('k', before), 'value');
+    assert.equal(coalescer.pending('k', after), undefined);
+    assert.equal(coalescer.pending('k'), undefined, 'a caller without a mark');
+    assert.equal(coalescer.pending('other', before), undefined);
+  });
+
+  it('does not keep results that were not held (errors, responses that may not be stored)', async () => {
+    const coalescer = new Coalescer<string>(linger);
+    const before = coalescer.mark();
+    coalescer.lead('resolved').resolve('not stored');
+    coalescer.lead('rejected').reject(new Error('failed'));
+    assert.equal(coalescer.pending('resolved', before), undefined);
+    assert.equal(coalescer.pending('rejected', before), undefined);
+  });
+
+  it('keeps nothing without linger options', () => {
+    const coalescer = new Coalescer<string>();
+    const before = coalescer.mark();
+    holdAndRelease(coalescer, 'k', 'value');
+    assert.equal(coalescer.pending('k', before), undefined);
+  });
+
+  it('forgets a result once its linger has passed', (t) => {
+    t.mock.timers.enable({ apis: ['Date', 'setTimeout'] });
+    const coalescer = new Coalescer<string>(linger);
+    const before = coalescer.mark();
+    holdAndRelease(coalescer, 'k', 'value');
+    t.mock.timers.tick(1000);
+    assert.ok(coalescer.pending('k', before));
+    t.mock.timers.tick(1);
+    assert.equal(coalescer.pending('k', before), undefined);
+  });
+
+  it('keeps at most maxKeys results, dropping the oldest', () => {
+    const coalescer = new Coalescer<string>(linger);
+    const before = coalescer.mark();
+    for (const key of ['a', 'b', 'c', 'd']) holdAndRelease(coalescer, key, key);
+    assert.equal(coalescer.pending('a', before), undefined);
+    for (const key of ['b', 'c', 'd']) assert.ok(coalescer.pending(key, before), key);
+  });
+
+  it('forgetReleased() drops every lingering result (an invalidation happened)', () => {
+    const coalescer = new Coalescer<string>(linger);
+    const before = coalescer.mark();
+    holdAndRelease(coalescer, 'k', 'value');
+    coalescer.forgetReleased();
+    assert.equal(coalescer.pending('k', before), undefined);
+  });
+});
