@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withDeadline } from './deadline.js';
-import { describeError, log } from './debug.js';
+import { log } from './debug.js';
 import type { Entry } from './entry.js';
 import type { KeySpace } from './keying.js';
 import { releaseLock } from './stores/scripts.js';
@@ -46,11 +47,13 @@ export class FillLock {
     while (true) {
       const redis = this.#store.redis;
       if (!redis || this.#store.state !== 'redis') return { kind: 'alone' };
+      const started = performance.now();
       try {
         const won = await withDeadline(redis.client.set(lockKey, token, 'PX', this.#ttlMs, 'NX'), this.#timeoutMs, 'SET NX');
         if (won === 'OK') return await this.#lead(entryKey, lockKey, token);
       } catch (error) {
-        if (log.redis.enabled) log.redis('fill lock unavailable: %s', describeError(error));
+        if (log.redis.enabled) log.redis('fill lock unavailable; filling alone');
+        this.#store.redisFailed(error, started);
         return { kind: 'alone' };
       }
       // Someone else is filling: wait for their entry, or for the lock to go (they failed: try to take it).
@@ -59,7 +62,11 @@ export class FillLock {
         const { entry, failed } = await this.#store.get(entryKey);
         if (entry) return { kind: 'filled', entry };
         if (failed) return { kind: 'alone' };
-        const holder = await withDeadline(redis.client.exists(lockKey), this.#timeoutMs, 'EXISTS').catch(() => -1);
+        const asked = performance.now();
+        const holder = await withDeadline(redis.client.exists(lockKey), this.#timeoutMs, 'EXISTS').catch((error: unknown) => {
+          this.#store.redisFailed(error, asked);
+          return -1;
+        });
         if (holder === -1) return { kind: 'alone' };
         if (holder === 0) break;
       }
@@ -86,8 +93,8 @@ export class FillLock {
     try {
       await releaseLock.run(redis.client, [lockKey], [token]);
     } catch (error) {
-      // It expires by itself after its ttl; nothing else to do.
-      if (log.redis.enabled) log.redis('fill lock release failed: %s', describeError(error));
+      // It expires by itself after its ttl; nothing else to do but count the failure.
+      this.#store.redisFailed(error);
     }
   }
 }

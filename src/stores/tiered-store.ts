@@ -132,7 +132,7 @@ export class TieredStore extends EventEmitter {
       this.#onLookup?.('redis', performance.now() - started);
       return { entry, tier: 'redis', failed: false };
     } catch (error) {
-      this.#redisFailed(error, started);
+      this.redisFailed(error, started);
       return this.#fromMemory(key, true);
     }
   }
@@ -166,7 +166,7 @@ export class TieredStore extends EventEmitter {
       return 'redis';
     } catch (error) {
       // Not kept in memory: memory is read only while the circuit is open, and opening it clears memory (below).
-      this.#redisFailed(error, started);
+      this.redisFailed(error, started);
       return undefined;
     } finally {
       void this.#settleWrite(key, write, command);
@@ -206,8 +206,12 @@ export class TieredStore extends EventEmitter {
     this.#detach();
   }
 
-  /** `started`: when the failed call began (performance.now()), so overlapping failures count once. */
-  #redisFailed(error: unknown, started?: number): void {
+  /**
+   * A Redis call on the request path failed or missed its deadline: counted, and told to the breaker. Public for the
+   * fill lock, which talks to the client itself. `started`: when the call began (performance.now()), so overlapping
+   * failures count once.
+   */
+  redisFailed(error: unknown, started?: number): void {
     this.redisErrors++;
     if (log.redis.enabled) log.redis('redis call failed: %s', describeError(error));
     this.breaker?.failure(error, started);
