@@ -84,8 +84,8 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
   });
   // A lookup that began before a fill's result was released ends at most two deadlines later (a Vary index, then the
   // variant), plus whatever the event loop adds under load: for that long it may still join the fill. Few keys are
-  // stampeded at once; the cap bounds what lingering results hold on to.
-  const linger = { ms: Math.max(1000, 4 * resolved.redisTimeoutMs), maxKeys: 64 };
+  // stampeded at once; the cap bounds what lingering results hold on to. Memory-only lookups never wait: no linger.
+  const linger = store.redis ? { ms: Math.max(1000, 4 * resolved.redisTimeoutMs), maxKeys: 64 } : undefined;
   const core: CacheCore = {
     options: resolved,
     keys,

@@ -16,8 +16,11 @@ export interface FillPlan {
   readonly base: string;
   /** Entry key waiters coalesce on. */
   readonly key: string;
-  /** `core.fills.mark()` taken before the lookup: a fill released since then still answers this request. */
-  readonly since: number;
+  /**
+   * `core.fills.mark()` taken as a Redis lookup began: a fill released since then still answers this request, whose
+   * lookup overlapped it. Undefined when the lookup was synchronous (memory), so nothing can have been released since.
+   */
+  readonly since: number | undefined;
   /** An expired entry still inside its `staleIfError` window: served in place of a 5xx. */
   readonly stale: ResponseEntry | undefined;
   /** Redis failed during the lookup (counted as an error for the name). */

@@ -61,16 +61,19 @@ function serve(core: CacheCore, req: Request, res: Response, next: NextFunction,
     return bypass(core, req, res, next, route);
   }
   const { digest: base, key: baseKey } = requestKey;
-  const since = core.fills.mark();
-  if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, since, stale: undefined, failed: false, detached: true });
+  if (isRefresh(req)) return fill(core, req, res, next, { route, base, key: baseKey, since: undefined, stale: undefined, failed: false, detached: true });
   const found = lookup(core, req, base, baseKey);
-  if (found instanceof Promise) return found.then((result) => answer(core, req, res, next, route, base, since, result));
-  return answer(core, req, res, next, route, base, since, found);
+  if (found instanceof Promise) {
+    // Taken in the tick the lookup began (no fill is released within a tick): see `FillPlan.since`.
+    const since = core.fills.mark();
+    return found.then((result) => answer(core, req, res, next, route, base, result, since));
+  }
+  return answer(core, req, res, next, route, base, found, undefined);
 }
 
 /** Hit, stale hit (with a background refresh), or fill. */
 function answer(core: CacheCore, req: Request, res: Response, next: NextFunction, route: ResolvedRoute | undefined,
-  base: string, since: number, found: Found): void | Promise<void> {
+  base: string, found: Found, since: number | undefined): void | Promise<void> {
   const entry = found.entry;
   const now = Date.now();
   if (entry && now < entry.freshUntil) return hit(core, req, res, entry, 'HIT', now, found.failed);
