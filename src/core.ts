@@ -1,10 +1,10 @@
-import type { ResponseEntry } from './entry.js';
-import type { Coalescer } from './coalescer.js';
-import type { KeySpace, RequestKeys } from './keying.js';
-import type { ResolvedOptions } from './options.js';
-import type { Stats } from './stats.js';
+import type { ResponseEntry } from './entry/entry.js';
+import type { Coalescer } from './coalescing/coalescer.js';
+import type { KeySpace, RequestKeys } from './http/keys.js';
+import type { ResolvedOptions } from './config/options.js';
+import type { Stats } from './observe/stats.js';
 import type { TieredStore } from './stores/tiered-store.js';
-import type { FillLock } from './fill-lock.js';
+import type { FillLock } from './coalescing/fill-lock.js';
 
 /** A response one request produced that concurrent requests for the same key may be given. */
 export interface SharedResponse {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { ResilientCache } from '../cache.js';
 import { coreOf } from '../core.js';
-import { createIgnoreMiddleware } from '../middleware.js';
+import { createIgnoreMiddleware } from '../http/middleware.js';
 
 /** Options for `healthRouter()`. */
 export interface HealthRouterOptions {

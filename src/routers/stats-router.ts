@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { ResilientCache } from '../cache.js';
 import { coreOf } from '../core.js';
-import { createIgnoreMiddleware } from '../middleware.js';
+import { createIgnoreMiddleware } from '../http/middleware.js';
 import { dashboardContentSecurityPolicy, dashboardPage } from './dashboard-page.js';
 
 /** Options for `statsRouter()`. */

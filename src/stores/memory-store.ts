@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { entrySize, type Entry } from '../entry.js';
-import { flatten } from '../response-entry.js';
+import { entrySize, type Entry } from '../entry/entry.js';
+import { flatten } from '../http/response-entry.js';
 
 /**
  * The in-memory tier: an LRU bounded by entries and bytes. Synchronous, so a memory hit needs no promise.

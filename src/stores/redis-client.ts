@@ -1,5 +1,5 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis';
-import { describeError, log } from '../debug.js';
+import { describeError, log } from '../observe/debug.js';
 
 export type RedisLike = Redis | Cluster;
 

@@ -1,5 +1,5 @@
-import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry.js';
-import { describeError, log } from '../debug.js';
+import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry/entry.js';
+import { describeError, log } from '../observe/debug.js';
 import { isCluster, type RedisLike } from './redis-client.js';
 import { addToTag, storeTagged, storeWithDeadline } from './scripts.js';
 

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { CircuitBreaker } from '../circuit-breaker.js';
-import { withDeadline } from '../deadline.js';
-import { describeError, log } from '../debug.js';
-import type { Entry } from '../entry.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { withDeadline } from './deadline.js';
+import { describeError, log } from '../observe/debug.js';
+import type { Entry } from '../entry/entry.js';
 import type { MemoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
 

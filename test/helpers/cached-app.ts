@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { coreOf } from '../../src/cache.js';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
-import { digest } from '../../src/keying.js';
+import { digest } from '../../src/http/keys.js';
 
 /** An Express app behind a real HTTP server, with the cache under test in front of its routes. */
 export interface CachedApp {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CircuitBreaker } from '../../src/circuit-breaker.js';
+import { CircuitBreaker } from '../../src/stores/circuit-breaker.js';
 
 const OPEN_FOR_MS = 20;
 

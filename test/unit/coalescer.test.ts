@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
-import { Coalescer } from '../../src/coalescer.js';
+import { Coalescer } from '../../src/coalescing/coalescer.js';
 
 /** A promise settled from outside, to hold work open while callers pile up. */
 function gate<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Histogram, LATENCY_BUCKETS_MS, Latency } from '../../src/histogram.js';
+import { Histogram, LATENCY_BUCKETS_MS, Latency } from '../../src/observe/histogram.js';
 
 describe('Histogram', () => {
   it('summarises nothing as zeros', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { CacheConfigError, resilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { coreOf } from '../../src/cache.js';
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../src/config/duration.js';
 import { freePort } from '../helpers/free-port.js';
 
 /** Asserts that building a cache with `options` throws a CacheConfigError naming `option` and matching `fix`. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ResponseEntry } from '../../src/entry.js';
-import { etagMatches, replay } from '../../src/replay.js';
+import type { ResponseEntry } from '../../src/entry/entry.js';
+import { etagMatches, replay } from '../../src/http/replay.js';
 
 describe('etagMatches (If-None-Match, weak comparison)', () => {
   it('matches the same strong tag', () => {

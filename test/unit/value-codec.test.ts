@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ValueEntry } from '../../src/entry.js';
-import { decodeValue, encodeValue } from '../../src/value-codec.js';
+import type { ValueEntry } from '../../src/entry/entry.js';
+import { decodeValue, encodeValue } from '../../src/entry/value-codec.js';
 
 const times = { createdAt: 0, freshUntil: 1, staleWhileRevalidateUntil: 1, staleIfErrorUntil: 1 };
 

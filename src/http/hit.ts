@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import type { CacheCore } from './core.js';
-import type { ResponseEntry } from './entry.js';
+import type { CacheCore } from '../core.js';
+import type { ResponseEntry } from '../entry/entry.js';
 import { replay, type ReplayLabel } from './replay.js';
 
 /** Answers from a stored entry and counts it under the name it was stored with. */

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { ResolvedRoute } from './options.js';
+import type { ResolvedRoute } from '../config/options.js';
 
 /** Counter name for requests no route matched (404s, static files served by middleware). */
 export const UNMATCHED = '(unmatched)';

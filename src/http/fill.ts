@@ -1,10 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { CacheCore, SharedResponse } from './core.js';
-import type { ResponseEntry } from './entry.js';
+import type { CacheCore, SharedResponse } from '../core.js';
+import type { ResponseEntry } from '../entry/entry.js';
 import { hit } from './hit.js';
-import { variantDigest } from './keying.js';
+import { variantDigest } from './keys.js';
 import { MissRecorder } from './miss-recorder.js';
-import type { ResolvedRoute } from './options.js';
+import type { ResolvedRoute } from '../config/options.js';
 import { replay } from './replay.js';
 
 /** A background refresh that has not finished by then no longer holds back other fills of its key. */

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { ResolvedRoute } from './options.js';
+import type { ResolvedRoute } from '../config/options.js';
 
 /**
  * How `app.use(cache)` and `cache.route()` on the same request agree: the app-wide middleware looks up first and,

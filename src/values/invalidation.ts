@@ -1,6 +1,6 @@
-import type { CacheCore } from './core.js';
-import { CacheConfigError } from './errors.js';
-import { digest, sortQuery } from './keying.js';
+import type { CacheCore } from '../core.js';
+import { CacheConfigError } from '../config/errors.js';
+import { digest, sortQuery } from '../http/keys.js';
 
 /** What to remove: any mix of keys, tags and names. */
 export interface InvalidateOptions {

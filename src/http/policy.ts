@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { ResolvedPolicy } from './options.js';
+import type { ResolvedPolicy } from '../config/options.js';
 
 /** Parsed `Cache-Control` directives: lower-cased names; `true` for directives without a value. */
 export type Directives = ReadonlyMap<string, string | true>;

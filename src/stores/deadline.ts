@@ -1,4 +1,4 @@
-import { RedisTimeoutError } from './errors.js';
+import { RedisTimeoutError } from '../config/errors.js';
 
 /**
  * Settles with `promise`, or rejects with `RedisTimeoutError` after `ms`. The underlying command is not cancelled

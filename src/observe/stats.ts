@@ -1,5 +1,5 @@
 import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
-import type { TierName } from './stores/tiered-store.js';
+import type { TierName } from '../stores/tiered-store.js';
 
 /** What happened to one request or `getOrSet` call, from the cache's point of view. */
 export type Outcome = 'hits' | 'misses' | 'stale' | 'bypasses';

@@ -1,6 +1,6 @@
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../stores/deadline.js';
 import type { RedisServerSummary } from './stats-report.js';
-import type { TieredStore } from './stores/tiered-store.js';
+import type { TieredStore } from '../stores/tiered-store.js';
 
 /** Redis's own figures from INFO (the seed's get_redis_info), or null when Redis is out or slow. */
 export async function readRedisInfo(store: TieredStore, timeoutMs = 1000): Promise<RedisServerSummary | null> {

@@ -1,8 +1,8 @@
 import { hash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { CapturedResponse } from './capture.js';
-import type { ResponseEntry } from './entry.js';
-import { Interner } from './intern.js';
+import type { ResponseEntry } from '../entry/entry.js';
+import { Interner } from '../entry/intern.js';
 
 /** Headers that describe one connection or one moment, not the response: never stored, set afresh on replay. */
 const NOT_STORED = new Set([

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { describeError, log } from './debug.js';
+import { describeError, log } from '../observe/debug.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

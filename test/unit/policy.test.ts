@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import { judgeResponse, parseCacheControl, parseVary, type Verdict } from '../../src/freshness.js';
-import type { ResolvedPolicy } from '../../src/options.js';
+import { judgeResponse, parseCacheControl, parseVary, type Verdict } from '../../src/http/policy.js';
+import type { ResolvedPolicy } from '../../src/config/options.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { CacheCore } from './core.js';
-import { describeError, log } from './debug.js';
-import { parseDuration, type Duration } from './duration.js';
-import { entryExpiresAt, type ValueEntry } from './entry.js';
-import { CacheConfigError } from './errors.js';
-import { decodeValue, encodeValue } from './value-codec.js';
+import type { CacheCore } from '../core.js';
+import { describeError, log } from '../observe/debug.js';
+import { parseDuration, type Duration } from '../config/duration.js';
+import { entryExpiresAt, type ValueEntry } from '../entry/entry.js';
+import { CacheConfigError } from '../config/errors.js';
+import { decodeValue, encodeValue } from '../entry/value-codec.js';
 
 /** Options for `cache.getOrSet()`. */
 export interface GetOrSetOptions<T> {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { CacheCore } from './core.js';
-import { withDeadline } from './deadline.js';
+import type { CacheCore } from '../core.js';
+import { withDeadline } from '../stores/deadline.js';
 import { describeError } from './debug.js';
 
 export type HealthStatus = 'pass' | 'warn' | 'fail';

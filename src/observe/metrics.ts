@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import type { CacheCore } from './core.js';
-import { CacheConfigError } from './errors.js';
+import type { CacheCore } from '../core.js';
+import { CacheConfigError } from '../config/errors.js';
 import { LATENCY_BUCKETS_MS, type Histogram } from './histogram.js';
 
 /** The part of a prom-client `Registry` we use. */

@@ -1,15 +1,15 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { CacheCore } from './core.js';
-import { describeError, log } from './debug.js';
-import type { ResponseEntry } from './entry.js';
+import type { CacheCore } from '../core.js';
+import { describeError, log } from '../observe/debug.js';
+import type { ResponseEntry } from '../entry/entry.js';
 import { fill } from './fill.js';
-import { canonicalUrl, variantDigest, type RequestKey } from './keying.js';
-import type { ResolvedRoute } from './options.js';
-import type { Lookup } from './stores/tiered-store.js';
+import { canonicalUrl, variantDigest, type RequestKey } from './keys.js';
+import type { ResolvedRoute } from '../config/options.js';
+import type { Lookup } from '../stores/tiered-store.js';
 import { hit } from './hit.js';
 import { contextOf } from './request-context.js';
 import { bypass } from './bypass.js';
-import { isRefresh, revalidate } from './revalidate.js';
+import { isRefresh, revalidate } from './refresh.js';
 
 /** `app.use(cache)`: looks up every GET/HEAD reaching it with the app-wide options. */
 export function createMiddleware(core: CacheCore): RequestHandler {

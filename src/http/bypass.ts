@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { captureResponse } from './capture.js';
-import type { CacheCore } from './core.js';
+import type { CacheCore } from '../core.js';
 import { routeName } from './naming.js';
-import type { ResolvedRoute } from './options.js';
+import type { ResolvedRoute } from '../config/options.js';
 import { setContext, type RequestContext } from './request-context.js';
 
 /**

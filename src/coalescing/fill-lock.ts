@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withDeadline } from './deadline.js';
-import { log } from './debug.js';
-import type { Entry } from './entry.js';
-import type { KeySpace } from './keying.js';
-import { releaseLock } from './stores/scripts.js';
-import type { TieredStore } from './stores/tiered-store.js';
+import { withDeadline } from '../stores/deadline.js';
+import { log } from '../observe/debug.js';
+import type { Entry } from '../entry/entry.js';
+import type { KeySpace } from '../http/keys.js';
+import { releaseLock } from '../stores/scripts.js';
+import type { TieredStore } from '../stores/tiered-store.js';
 
 const POLL_MS = 25;
 

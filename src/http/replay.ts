@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResponseEntry } from './entry.js';
+import type { ResponseEntry } from '../entry/entry.js';
 import type { ResponseWriter } from './capture.js';
 
 export type ReplayLabel = 'HIT' | 'STALE' | 'MISS';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../stores/deadline.js';
 import { describeError, log } from './debug.js';
 import { COUNTER_FIELDS, addCounts, describeCounts, emptyCounts, type Counts, type NameStats, type Stats } from './stats.js';
-import { Script } from './stores/scripts.js';
-import type { TieredStore } from './stores/tiered-store.js';
-import type { KeySpace } from './keying.js';
+import { Script } from '../stores/scripts.js';
+import type { TieredStore } from '../stores/tiered-store.js';
+import type { KeySpace } from '../http/keys.js';
 import type { SharedStats } from './stats-report.js';
 
 const HOUR_MS = 3_600_000;

@@ -1,8 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Application, Request } from 'express';
-import type { CacheCore } from './core.js';
-import { describeError, log } from './debug.js';
+import type { CacheCore } from '../core.js';
+import { describeError, log } from '../observe/debug.js';
 
 const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
 /** Longest a refresh blocks the next one for its key, should its response never end. */

@@ -1,7 +1,7 @@
-import type { CacheCore } from './core.js';
+import type { CacheCore } from '../core.js';
 import type { LatencySummary } from './histogram.js';
 import type { NameStats } from './stats.js';
-import type { TierState } from './stores/tiered-store.js';
+import type { TierState } from '../stores/tiered-store.js';
 
 /** Figures Redis reports about itself (from INFO), for the stats page. */
 export interface RedisServerSummary {
