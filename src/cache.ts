@@ -2,26 +2,27 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
+import { systemClock, type Clock } from './clock.js';
 import { Coalescer } from './coalescing/coalescer.js';
-import { CORE, type CacheCore, type SharedResponse } from './core.js';
 import { FillLock } from './coalescing/fill-lock.js';
-import { getOrSet, type GetOrSetOptions } from './values/get-or-set.js';
-import { checkHealth, type HealthReport } from './observe/health.js';
-import { invalidate, type InvalidateOptions } from './values/invalidation.js';
-import { KeySpace, RequestKeys } from './http/keys.js';
+import { resolveOptions, resolveRouteOptions, type ResilientCacheOptions, type ResolvedOptions, type RouteOptions } from './config/options.js';
+import { CORE, coreOf, type CacheCore, type SharedResponse } from './core.js';
+import { RequestKeys } from './http/keys.js';
 import { createMiddleware, createRouteMiddleware } from './http/middleware.js';
-import { resolveOptions, resolveRouteOptions, type ResilientCacheOptions, type RouteOptions } from './config/options.js';
-import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
-import { createStatsRouter, type StatsRouterOptions } from './routers/stats-router.js';
+import { checkHealth, type HealthReport } from './observe/health.js';
 import { registerMetrics, type MetricsOptions, type MetricsRegistry } from './observe/metrics.js';
-import { readRedisInfo } from './observe/redis-info.js';
 import { SharedCounters } from './observe/shared-counters.js';
 import { Stats } from './observe/stats.js';
-import { localReport, type SharedStats, type StatsReport } from './observe/stats-report.js';
+import { collectStats, statsReport, type StatsReport } from './observe/stats-report.js';
+import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
+import { createStatsRouter, type StatsRouterOptions } from './routers/stats-router.js';
+import { KeySpace } from './stores/key-space.js';
 import { MemoryStore } from './stores/memory-store.js';
 import { createRedisClient } from './stores/redis-client.js';
 import { RedisStore } from './stores/redis-store.js';
 import { TieredStore, type TierState } from './stores/tiered-store.js';
+import { getOrSet, type GetOrSetOptions } from './values/get-or-set.js';
+import { invalidate, type InvalidateOptions } from './values/invalidation.js';
 
 /** The object `resilientCache()` returns: an Express middleware with the cache's other doors on it. */
 export interface ResilientCache extends RequestHandler {
@@ -70,80 +71,95 @@ type Listener = (...args: any[]) => void;
  * ```
  */
 export function resilientCache(options: ResilientCacheOptions = {}): ResilientCache {
-  const resolved = resolveOptions(options);
-  const keys = new KeySpace(resolved.prefix);
-  const stats = new Stats();
-  const connection = resolved.redis === undefined ? undefined : createRedisClient(resolved.redis, resolved.redisTimeoutMs);
+  return createCache(options, systemClock);
+}
+
+/** `resilientCache()` on a clock of the caller's: how tests run TTLs, the breaker and windows without sleeping. */
+export function createCache(options: ResilientCacheOptions, clock: Clock): ResilientCache {
+  const core = createCore(resolveOptions(options), clock);
+  const events = new EventEmitter();
+  core.store.on('degraded', (error: unknown) => events.emit('degraded', error));
+  core.store.on('recovered', () => events.emit('recovered'));
+  const cache = createMiddleware(core) as ResilientCache;
+  const methods = {
+    route: (routeOptions?: RouteOptions | false) =>
+      createRouteMiddleware(core, routeOptions === false ? false : resolveRouteOptions(routeOptions, core.options.policy)),
+    getOrSet: <T>(key: string, fetch: () => T | Promise<T>, getOptions?: GetOrSetOptions<T>) => getOrSet(core, key, fetch, getOptions),
+    invalidate: (what: InvalidateOptions) => invalidate(core, what),
+    stats: () => statsReport(core),
+    collectStats: () => collectStats(core),
+    metrics: (registry?: MetricsRegistry, metricsOptions?: MetricsOptions) => registerMetrics(core, registry, metricsOptions),
+    health: () => checkHealth(core),
+    healthRouter: (routerOptions?: HealthRouterOptions) => createHealthRouter(core, routerOptions),
+    statsRouter: (routerOptions?: StatsRouterOptions) => createStatsRouter(core, routerOptions),
+    on: (event: string, listener: Listener) => (events.on(event, listener), cache),
+    off: (event: string, listener: Listener) => (events.off(event, listener), cache),
+    once: (event: string, listener: Listener) => (events.once(event, listener), cache),
+    close: () => closeCore(core),
+  };
+  Object.assign(cache, methods);
+  Object.defineProperty(cache, 'tier', { get: () => core.store.state, enumerable: true });
+  Object.defineProperty(cache, CORE, { value: core });
+  return cache;
+}
+
+/**
+ * `GET /` and `GET /ready`: the cache's health (`application/health+json`); `GET /live`: 200 while the process
+ * answers. Mounted anywhere, even under `app.use(cache)`: its answers are neither cached nor counted.
+ */
+export function healthRouter(cache: ResilientCache, options?: HealthRouterOptions): Router {
+  return createHealthRouter(coreOf(cache), options);
+}
+
+/**
+ * `GET /`: the cache's figures as JSON, or a live dashboard for `Accept: text/html`; `GET /:name`: one name's.
+ * Mounted anywhere, even under `app.use(cache)`: its answers are neither cached nor counted.
+ */
+export function statsRouter(cache: ResilientCache, options?: StatsRouterOptions): Router {
+  return createStatsRouter(coreOf(cache), options);
+}
+
+/** Builds the parts from checked options and hands each what it needs. */
+function createCore(options: ResolvedOptions, clock: Clock): CacheCore {
+  const keys = new KeySpace(options.prefix);
+  const stats = new Stats(clock);
+  const redis = options.redis === undefined ? undefined
+    : new RedisStore(createRedisClient(options.redis, options.redisTimeoutMs), { writeTimeoutMs: options.redisTimeoutMs * 4 });
   const store = new TieredStore({
-    memory: new MemoryStore({ maxEntries: resolved.maxEntries, maxBytes: resolved.maxBytes }),
-    redis: connection && new RedisStore(connection.client, { writeTimeoutMs: resolved.redisTimeoutMs * 4 }),
-    redisTimeoutMs: resolved.redisTimeoutMs,
-    failureThreshold: resolved.failureThreshold,
-    openForMs: resolved.openForMs,
+    memory: new MemoryStore({ maxEntries: options.maxEntries, maxBytes: options.maxBytes, clock }),
+    redis,
+    redisTimeoutMs: options.redisTimeoutMs,
+    failureThreshold: options.failureThreshold,
+    openForMs: options.openForMs,
+    clock,
     onLookup: (tier, ms) => stats.latency[tier].record(ms),
   });
   // A lookup that began before a fill's result was released ends at most two deadlines later (a Vary index, then the
   // variant), plus whatever the event loop adds under load: for that long it may still join the fill. Few keys are
   // stampeded at once; the cap bounds what lingering results hold on to. Memory-only lookups never wait: no linger.
-  const linger = store.redis ? { ms: Math.max(1000, 4 * resolved.redisTimeoutMs), maxKeys: 64 } : undefined;
-  const core: CacheCore = {
-    options: resolved,
+  const linger = redis ? { ms: Math.max(1000, 4 * options.redisTimeoutMs), maxKeys: 64 } : undefined;
+  return {
+    options,
+    clock,
     keys,
     requestKeys: new RequestKeys(keys),
     store,
     stats,
-    fills: new Coalescer<SharedResponse | undefined>(linger),
-    values: new Coalescer<unknown>(linger),
-    lock: resolved.lock && new FillLock(store, keys, { ...resolved.lock, redisTimeoutMs: resolved.redisTimeoutMs }),
+    shared: redis && new SharedCounters(store, stats, { keys, clock, windowMs: options.statsWindowMs, flushIntervalMs: options.flushIntervalMs }),
+    fills: new Coalescer<SharedResponse | undefined>(linger, clock),
+    values: new Coalescer<unknown>(linger, clock),
+    lock: options.lock && new FillLock(store, keys, clock, { ...options.lock, redisTimeoutMs: options.redisTimeoutMs }),
     refreshing: new Set<string>(),
+    instance: { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: clock.now() },
     closed: false,
   };
-  const shared = store.redis
-    ? new SharedCounters(store, stats, { keys, windowMs: resolved.statsWindowMs, flushIntervalMs: resolved.flushIntervalMs })
-    : undefined;
-  let lastShared: SharedStats | null = null;
-  const instance = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: Date.now() };
-  const events = new EventEmitter();
-  store.on('degraded', (error: unknown) => events.emit('degraded', error));
-  store.on('recovered', () => events.emit('recovered'));
-
-  const cache = createMiddleware(core) as ResilientCache;
-  const methods = {
-    route: (routeOptions?: RouteOptions | false) =>
-      createRouteMiddleware(core, routeOptions === false ? false : resolveRouteOptions(routeOptions, resolved.policy)),
-    getOrSet: <T>(key: string, fetch: () => T | Promise<T>, getOptions?: GetOrSetOptions<T>) => getOrSet(core, key, fetch, getOptions),
-    invalidate: (what: InvalidateOptions) => invalidate(core, what),
-    stats: (): StatsReport => ({ ...localReport(core, instance), shared: lastShared }),
-    collectStats: async (): Promise<StatsReport> => {
-      await shared?.flush();
-      const [sharedFigures, redisInfo] = await Promise.all([shared?.read() ?? null, readRedisInfo(store)]);
-      if (sharedFigures) lastShared = sharedFigures;
-      return { ...localReport(core, instance), shared: sharedFigures, redis: redisInfo };
-    },
-    metrics: (registry?: MetricsRegistry, metricsOptions?: MetricsOptions) => registerMetrics(core, registry, metricsOptions),
-    health: () => checkHealth(core, instance.id),
-    healthRouter: (routerOptions?: HealthRouterOptions) => createHealthRouter(cache, routerOptions),
-    statsRouter: (routerOptions?: StatsRouterOptions) => createStatsRouter(cache, routerOptions),
-    on: (event: string, listener: Listener) => (events.on(event, listener), cache),
-    off: (event: string, listener: Listener) => (events.off(event, listener), cache),
-    once: (event: string, listener: Listener) => (events.once(event, listener), cache),
-    close: async () => {
-      if (core.closed) return;
-      core.closed = true;
-      await shared?.close();
-      stats.close();
-      store.close();
-      if (!connection?.owned) return;
-      // quit() waits for Redis to say goodbye: only worth it on a live connection. Otherwise (never connected, or
-      // reconnecting) disconnect at once, so close() neither waits on timers nor keeps the process alive.
-      if (connection.client.status === 'ready') await connection.client.quit().catch(() => connection.client.disconnect());
-      else connection.client.disconnect();
-    },
-  };
-  Object.assign(cache, methods);
-  Object.defineProperty(cache, 'tier', { get: () => store.state, enumerable: true });
-  Object.defineProperty(cache, CORE, { value: core });
-  return cache;
 }
 
-export { coreOf } from './core.js';
+/** Flushes the shared counters one last time, stops every timer and closes the connection the cache opened. */
+async function closeCore(core: CacheCore): Promise<void> {
+  if (core.closed) return;
+  core.closed = true;
+  await core.shared?.close();
+  core.stats.close();
+  await core.store.close();
+}

@@ -1,10 +1,13 @@
-import type { ResponseEntry } from './entry/entry.js';
+import type { Clock } from './clock.js';
 import type { Coalescer } from './coalescing/coalescer.js';
-import type { KeySpace, RequestKeys } from './http/keys.js';
-import type { ResolvedOptions } from './config/options.js';
-import type { Stats } from './observe/stats.js';
-import type { TieredStore } from './stores/tiered-store.js';
 import type { FillLock } from './coalescing/fill-lock.js';
+import type { ResolvedOptions } from './config/options.js';
+import type { ResponseEntry } from './entry/entry.js';
+import type { RequestKeys } from './http/keys.js';
+import type { SharedCounters } from './observe/shared-counters.js';
+import type { Stats } from './observe/stats.js';
+import type { KeySpace } from './stores/key-space.js';
+import type { TieredStore } from './stores/tiered-store.js';
 
 /** A response one request produced that concurrent requests for the same key may be given. */
 export interface SharedResponse {
@@ -18,11 +21,14 @@ export interface SharedResponse {
 /** Everything the middleware, `getOrSet`, invalidation, health and stats share: one per `resilientCache()`. */
 export interface CacheCore {
   readonly options: ResolvedOptions;
+  readonly clock: Clock;
   readonly keys: KeySpace;
   /** Request text -> digest and response key, memoised for the hit path. */
   readonly requestKeys: RequestKeys;
   readonly store: TieredStore;
   readonly stats: Stats;
+  /** All instances' counters in Redis; undefined without Redis. */
+  readonly shared: SharedCounters | undefined;
   /** In-flight response fills by entry key. */
   readonly fills: Coalescer<SharedResponse | undefined>;
   /** In-flight `getOrSet` fetches by value key. */
@@ -30,6 +36,8 @@ export interface CacheCore {
   readonly lock: FillLock | undefined;
   /** Keys with a background refresh under way. */
   readonly refreshing: Set<string>;
+  /** This process's cache, as the stats and health reports name it. */
+  readonly instance: { readonly id: string; readonly startedAt: number };
   /** Set by `close()`: from then on requests go straight to their handlers. */
   closed: boolean;
 }

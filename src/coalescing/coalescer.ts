@@ -1,3 +1,5 @@
+import { systemClock, type Clock, type Timer } from '../clock.js';
+
 /** The first caller's handle on work for a key: settles it for every waiter (see `Coalescer.lead`). */
 export interface Leader<T> {
   resolve: (value: T) => void;
@@ -36,10 +38,12 @@ export class Coalescer<T> {
   readonly #released = new Map<string, Released<T>>();
   readonly #linger: LingerOptions;
   #releases = 0;
-  #pruneTimer: NodeJS.Timeout | undefined;
+  #pruneTimer: Timer | undefined;
+  readonly #clock: Clock;
 
-  constructor(linger: LingerOptions = NO_LINGER) {
+  constructor(linger: LingerOptions = NO_LINGER, clock: Clock = systemClock) {
     this.#linger = linger;
+    this.#clock = clock;
   }
 
   /** Take this before looking up, and pass it to `pending()` after a miss. */
@@ -56,7 +60,7 @@ export class Coalescer<T> {
     if (inflight || since === undefined) return inflight;
     const released = this.#released.get(key);
     if (!released || released.seq <= since) return undefined;
-    return Date.now() - released.at <= this.#linger.ms ? released.promise : undefined;
+    return this.#clock.now() - released.at <= this.#linger.ms ? released.promise : undefined;
   }
 
   /** Drops every lingering result (after an invalidation: a caller waiting on one must look it up again). */
@@ -108,23 +112,23 @@ export class Coalescer<T> {
     const { ms, maxKeys } = this.#linger;
     if (ms <= 0 || maxKeys <= 0) return;
     this.#released.delete(key);
-    this.#released.set(key, { promise, seq: ++this.#releases, at: Date.now() });
+    this.#released.set(key, { promise, seq: ++this.#releases, at: this.#clock.now() });
     this.#prune();
   }
 
   /** Drops results past their linger (oldest first) and beyond `maxKeys`; a timer finishes the job once idle. */
   #prune(): void {
     const { ms, maxKeys } = this.#linger;
-    const now = Date.now();
+    const now = this.#clock.now();
     for (const [key, released] of this.#released) {
       if (this.#released.size <= maxKeys && now - released.at <= ms) break;
       this.#released.delete(key);
     }
     if (this.#released.size > 0 && this.#pruneTimer === undefined) {
-      this.#pruneTimer = setTimeout(() => {
+      this.#pruneTimer = this.#clock.setTimeout(() => {
         this.#pruneTimer = undefined;
         this.#prune();
-      }, ms).unref();
+      }, ms);
     }
   }
 

@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withDeadline } from '../stores/deadline.js';
-import { log } from '../observe/debug.js';
+import type { Clock } from '../clock.js';
 import type { Entry } from '../entry/entry.js';
-import type { KeySpace } from '../http/keys.js';
-import { releaseLock } from '../stores/scripts.js';
-import type { TieredStore } from '../stores/tiered-store.js';
+import { log } from '../observe/debug.js';
+import type { KeySpace } from '../stores/key-space.js';
+import type { CommandOptions, TieredStore } from '../stores/tiered-store.js';
 
 const POLL_MS = 25;
 
@@ -23,54 +21,48 @@ export type LockResult =
  * Cross-instance request coalescing: `SET key token NX PX ttl` elects one filler across all instances; the others poll
  * the entry key until it appears, the lock goes, or their wait runs out. Released by compare-and-delete, so an
  * instance whose lock expired cannot release another's. Any Redis trouble means "fill alone": the lock may cost a
- * duplicate handler run, never a failed or hung request.
+ * duplicate handler run, never a failed or hung request. Its commands go through the store's door, which counts a
+ * failure and tells the breaker, as for a lookup.
  */
 export class FillLock {
   readonly #store: TieredStore;
   readonly #keys: KeySpace;
+  readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #waitMs: number;
-  readonly #timeoutMs: number;
+  readonly #command: CommandOptions;
 
-  constructor(store: TieredStore, keys: KeySpace, options: { ttlMs: number; waitMs: number; redisTimeoutMs: number }) {
+  constructor(store: TieredStore, keys: KeySpace, clock: Clock, options: { ttlMs: number; waitMs: number; redisTimeoutMs: number }) {
     this.#store = store;
     this.#keys = keys;
+    this.#clock = clock;
     this.#ttlMs = options.ttlMs;
     this.#waitMs = options.waitMs;
-    this.#timeoutMs = options.redisTimeoutMs;
+    this.#command = { timeoutMs: options.redisTimeoutMs, requestPath: true };
   }
 
   async acquire(entryKey: string): Promise<LockResult> {
-    const deadline = Date.now() + this.#waitMs;
+    const deadline = this.#clock.now() + this.#waitMs;
     const lockKey = this.#keys.lock(entryKey);
     const token = randomBytes(12).toString('base64url');
-    while (true) {
-      const redis = this.#store.redis;
-      if (!redis || this.#store.state !== 'redis') return { kind: 'alone' };
-      const started = performance.now();
-      try {
-        const won = await withDeadline(redis.client.set(lockKey, token, 'PX', this.#ttlMs, 'NX'), this.#timeoutMs, 'SET NX');
-        if (won === 'OK') return await this.#lead(entryKey, lockKey, token);
-      } catch (error) {
-        if (log.redis.enabled) log.redis('fill lock unavailable; filling alone');
-        this.#store.redisFailed(error, started);
-        return { kind: 'alone' };
+    try {
+      while (true) {
+        if (await this.#store.redisCommand('SET NX', (redis) => redis.takeLock(lockKey, token, this.#ttlMs), this.#command)) {
+          return await this.#lead(entryKey, lockKey, token);
+        }
+        // Someone else is filling: wait for their entry, or for the lock to go (they failed: try to take it).
+        while (this.#clock.now() < deadline) {
+          await sleep(POLL_MS);
+          const { entry, failed } = await this.#store.get(entryKey);
+          if (entry) return { kind: 'filled', entry };
+          if (failed) return { kind: 'alone' };
+          if (!(await this.#store.redisCommand('EXISTS', (redis) => redis.lockHeld(lockKey), this.#command))) break;
+        }
+        if (this.#clock.now() >= deadline) return { kind: 'alone' };
       }
-      // Someone else is filling: wait for their entry, or for the lock to go (they failed: try to take it).
-      while (Date.now() < deadline) {
-        await sleep(POLL_MS);
-        const { entry, failed } = await this.#store.get(entryKey);
-        if (entry) return { kind: 'filled', entry };
-        if (failed) return { kind: 'alone' };
-        const asked = performance.now();
-        const holder = await withDeadline(redis.client.exists(lockKey), this.#timeoutMs, 'EXISTS').catch((error: unknown) => {
-          this.#store.redisFailed(error, asked);
-          return -1;
-        });
-        if (holder === -1) return { kind: 'alone' };
-        if (holder === 0) break;
-      }
-      if (Date.now() >= deadline) return { kind: 'alone' };
+    } catch {
+      if (log.redis.enabled) log.redis('fill lock unavailable; filling alone');
+      return { kind: 'alone' };
     }
   }
 
@@ -81,20 +73,14 @@ export class FillLock {
   async #lead(entryKey: string, lockKey: string, token: string): Promise<LockResult> {
     const { entry } = await this.#store.get(entryKey);
     if (entry) {
-      void this.#release(lockKey, token);
+      this.#release(lockKey, token);
       return { kind: 'filled', entry };
     }
-    return { kind: 'lead', release: () => void this.#release(lockKey, token) };
+    return { kind: 'lead', release: () => this.#release(lockKey, token) };
   }
 
-  async #release(lockKey: string, token: string): Promise<void> {
-    const redis = this.#store.redis;
-    if (!redis) return;
-    try {
-      await releaseLock.run(redis.client, [lockKey], [token]);
-    } catch (error) {
-      // It expires by itself after its ttl; nothing else to do but count the failure.
-      this.#store.redisFailed(error);
-    }
+  /** A release that fails costs nothing: the lock expires by itself after its ttl (the door counted the failure). */
+  #release(lockKey: string, token: string): void {
+    this.#store.redisCommand('release lock', (redis) => redis.releaseLock(lockKey, token), this.#command).catch(() => undefined);
   }
 }

@@ -4,9 +4,9 @@ import type { Application, Request } from 'express';
 import type { CacheCore } from '../core.js';
 import { describeError, log } from '../observe/debug.js';
 
-const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
 /** Longest a refresh blocks the next one for its key, should its response never end. */
 const REFRESH_HOLD_MS = 30_000;
+const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
 const REFRESH = Symbol('express-resilient-cache.refresh');
 
 /** True for the copy of a request that a background refresh sends through the app. */
@@ -20,13 +20,13 @@ export function isRefresh(req: Request): boolean {
  * cache middleware recognises the copy, skips the lookup, records the handler's response and stores it; nothing is
  * written to any socket. One refresh per key at a time: while one runs, the fill registry holds the key.
  */
-export function revalidate(core: CacheCore, req: Request, key: string): void {
+export function refreshInBackground(core: CacheCore, req: Request, key: string): void {
   if (core.fills.pending(key) || core.refreshing.has(key) || core.closed) return;
   // Held from dispatch until the copy's response ends: the copy reaches the cache middleware only after whatever
   // runs before it, and stale hits arriving meanwhile must not start a second refresh.
   core.refreshing.add(key);
   const done = () => core.refreshing.delete(key);
-  setTimeout(done, REFRESH_HOLD_MS).unref();
+  core.clock.setTimeout(done, REFRESH_HOLD_MS);
   // Express sets `parent` on mounted sub-apps and `handle` on every app, though its types declare neither.
   type App = Application & { parent?: App; handle(req: unknown, res: unknown, done: (error?: unknown) => void): void };
   let app = req.app as App;
@@ -34,14 +34,14 @@ export function revalidate(core: CacheCore, req: Request, key: string): void {
   const copy = copyRequest(req);
   const res = new ServerResponse(copy);
   res.once('finish', done);
-  try {
-    app.handle(copy, res, (error?: unknown) => {
-      done();
-      if (error && log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
-    });
-  } catch (error) {
+  const failed = (error: unknown) => {
     done();
-    if (log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
+    if (error && log.middleware.enabled) log.middleware('background refresh failed: %s', describeError(error));
+  };
+  try {
+    app.handle(copy, res, failed);
+  } catch (error) {
+    failed(error);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseEntry } from '../entry/entry.js';
 import type { ResponseWriter } from './capture.js';
+import { etagMatches } from './conditional.js';
 
 export type ReplayLabel = 'HIT' | 'STALE' | 'MISS';
 
@@ -49,20 +50,6 @@ function setStoredHeaders(res: ServerResponse, headers: readonly string[]): void
     else res.setHeader(name, headers[i + 1] as string);
     previous = name;
   }
-}
-
-/** Weak comparison, as `If-None-Match` requires: `W/"x"` matches `"x"`; `*` matches any. */
-export function etagMatches(header: string, etag: string): boolean {
-  const target = stripWeak(etag);
-  for (const candidate of header.split(',')) {
-    const tag = candidate.trim();
-    if (tag === '*' || stripWeak(tag) === target) return true;
-  }
-  return false;
-}
-
-function stripWeak(tag: string): string {
-  return tag.startsWith('W/') ? tag.slice(2) : tag;
 }
 
 function notModifiedHeaders(headers: readonly string[]): string[] {

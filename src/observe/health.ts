@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { CacheCore } from '../core.js';
-import { withDeadline } from '../stores/deadline.js';
+import type { RedisStore } from '../stores/redis-store.js';
 import { describeError } from './debug.js';
 
 export type HealthStatus = 'pass' | 'warn' | 'fail';
@@ -32,24 +32,22 @@ export const HEALTH_REDIS_BUDGET_MS = 1000;
  * Checks the tiers. `pass`: all well. `warn`: Redis is configured but out and the cache serves from memory (the app is
  * fine). `fail`: the cache cannot serve at all (it was closed). Never waits on Redis longer than HEALTH_REDIS_BUDGET_MS.
  */
-export async function checkHealth(core: CacheCore, instanceId: string): Promise<HealthReport> {
-  const time = new Date().toISOString();
-  const memory = core.store.memory;
+export async function checkHealth(core: CacheCore): Promise<HealthReport> {
+  const time = new Date(core.clock.now()).toISOString();
+  const { memory } = core.store;
   const checks: Record<string, HealthCheck[]> = {
     'memory:entries': [{ componentType: 'component', status: core.closed ? 'fail' : 'pass', time, observedValue: memory.size, observedUnit: 'entries' }],
     'memory:bytes': [{ componentType: 'component', status: core.closed ? 'fail' : 'pass', time, observedValue: memory.bytes, observedUnit: 'bytes' }],
   };
   const tier = core.store.state;
   if (core.closed) return { status: 'fail', description: 'express-resilient-cache', tier, checks, output: 'cache is closed' };
-  if (!core.store.redis || !core.store.breaker) {
-    return { status: 'pass', description: 'express-resilient-cache', tier, checks };
-  }
-  const breaker = core.store.breaker;
+  const circuit = core.store.circuit;
+  if (!circuit) return { status: 'pass', description: 'express-resilient-cache', tier, checks };
   checks['redis:circuit'] = [{
-    componentType: 'component', status: breaker.state === 'closed' ? 'pass' : 'warn', time,
-    observedValue: breaker.state, output: `since ${new Date(breaker.since).toISOString()}`,
+    componentType: 'component', status: circuit.state === 'closed' ? 'pass' : 'warn', time,
+    observedValue: circuit.state, output: `since ${new Date(circuit.since).toISOString()}`,
   }];
-  Object.assign(checks, await checkRedis(core, instanceId, time));
+  Object.assign(checks, await checkRedis(core, time));
   const redisOk = Object.entries(checks).every(([, list]) => list.every((c) => c.status === 'pass'));
   return {
     status: redisOk ? 'pass' : 'warn',
@@ -60,22 +58,19 @@ export async function checkHealth(core: CacheCore, instanceId: string): Promise<
   };
 }
 
-async function checkRedis(core: CacheCore, instanceId: string, time: string): Promise<Record<string, HealthCheck[]>> {
-  const client = (core.store.redis as NonNullable<typeof core.store.redis>).client;
-  const probeKey = core.keys.healthProbe(instanceId);
+/** PING, then a write, read and delete of a probe key: asked of Redis even while the circuit is open. */
+async function checkRedis(core: CacheCore, time: string): Promise<Record<string, HealthCheck[]>> {
+  const probeKey = core.keys.healthProbe(core.instance.id);
   const started = performance.now();
+  const ask = <T>(operation: string, command: (redis: RedisStore) => Promise<T>, timeoutMs: number) =>
+    core.store.redisCommand(operation, command, { timeoutMs, requestPath: false, whenOpen: true });
   let pingMs: number | undefined;
   try {
-    await withDeadline(client.ping(), HEALTH_REDIS_BUDGET_MS / 2, 'PING');
+    await ask('PING', (redis) => redis.ping(), HEALTH_REDIS_BUDGET_MS / 2);
     pingMs = Math.round((performance.now() - started) * 100) / 100;
     const remaining = Math.max(50, HEALTH_REDIS_BUDGET_MS - (performance.now() - started));
-    const token = `${Date.now()}`;
-    const readBack = await withDeadline((async () => {
-      await client.set(probeKey, token, 'PX', 10_000);
-      const value = await client.get(probeKey);
-      await client.del(probeKey);
-      return value;
-    })(), remaining, 'health read/write');
+    const token = `${core.clock.now()}`;
+    const readBack = await ask('health read/write', (redis) => redis.writeReadDelete(probeKey, token), remaining);
     if (readBack !== token) throw new Error('read back a different value than written');
     return {
       'redis:responseTime': [{ componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],

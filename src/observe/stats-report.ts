@@ -1,24 +1,10 @@
 import type { CacheCore } from '../core.js';
-import type { LatencySummary } from './histogram.js';
-import type { NameStats } from './stats.js';
+import type { BreakerState } from '../stores/circuit-breaker.js';
 import type { TierState } from '../stores/tiered-store.js';
-
-/** Figures Redis reports about itself (from INFO), for the stats page. */
-export interface RedisServerSummary {
-  readonly usedMemory: string;
-  readonly usedMemoryBytes: number;
-  readonly connectedClients: number;
-  readonly totalCommandsProcessed: number;
-  readonly keyspaceHits: number;
-  readonly keyspaceMisses: number;
-}
-
-/** All instances' figures, read from Redis. */
-export interface SharedStats {
-  readonly names: Record<string, NameStats>;
-  readonly totals: NameStats;
-  readonly windowSeconds: number;
-}
+import type { LatencySummary } from './histogram.js';
+import { readRedisInfo, type RedisServerSummary } from './redis-info.js';
+import type { SharedStats } from './shared-counters.js';
+import type { NameStats } from './stats.js';
 
 /** What `cache.stats()` returns and the stats router serves. */
 export interface StatsReport {
@@ -26,7 +12,7 @@ export interface StatsReport {
   readonly instance: { readonly id: string; readonly uptimeSeconds: number };
   readonly tier: {
     readonly state: TierState;
-    readonly breaker: 'closed' | 'open' | 'half-open' | 'disabled';
+    readonly breaker: BreakerState | 'disabled';
     readonly since: string;
     readonly pendingInvalidations: number;
     readonly redisErrors: number;
@@ -41,27 +27,36 @@ export interface StatsReport {
   readonly redis: RedisServerSummary | null;
 }
 
-/** This instance's figures; `shared` and `redis` are filled by the caller when it has read them. */
-export function localReport(core: CacheCore, instance: { id: string; startedAt: number }, startedAt = instance.startedAt): StatsReport {
-  const breaker = core.store.breaker;
+/** This instance's figures, with `shared` as the last read left it; no Redis call. */
+export function statsReport(core: CacheCore): StatsReport {
+  const { store, stats, instance, clock } = core;
+  const circuit = store.circuit;
+  const now = clock.now();
   const names: Record<string, NameStats> = {};
-  for (const stats of core.stats.names()) names[stats.name] = stats;
+  for (const figures of stats.names()) names[figures.name] = figures;
   return {
-    generatedAt: new Date().toISOString(),
-    instance: { id: instance.id, uptimeSeconds: Math.round((Date.now() - startedAt) / 100) / 10 },
+    generatedAt: new Date(now).toISOString(),
+    instance: { id: instance.id, uptimeSeconds: Math.round((now - instance.startedAt) / 100) / 10 },
     tier: {
-      state: core.store.state,
-      breaker: breaker?.state ?? 'disabled',
-      since: new Date(breaker?.since ?? startedAt).toISOString(),
-      pendingInvalidations: core.store.pendingInvalidations,
-      redisErrors: core.store.redisErrors,
-      memoryEntries: core.store.memory.size,
-      memoryBytes: core.store.memory.bytes,
+      state: store.state,
+      breaker: circuit?.state ?? 'disabled',
+      since: new Date(circuit?.since ?? instance.startedAt).toISOString(),
+      pendingInvalidations: store.pendingInvalidations,
+      redisErrors: store.redisErrors,
+      memoryEntries: store.memory.size,
+      memoryBytes: store.memory.bytes,
     },
     names,
-    totals: core.stats.totals(),
-    shared: null,
-    latency: core.stats.latencySummary(),
+    totals: stats.totals(),
+    shared: core.shared?.lastRead ?? null,
+    latency: stats.latencySummary(),
     redis: null,
   };
+}
+
+/** `statsReport` plus all instances' figures and Redis's own, read now (each bounded to about a second). */
+export async function collectStats(core: CacheCore): Promise<StatsReport> {
+  await core.shared?.flush();
+  const [shared, redis] = await Promise.all([core.shared?.read() ?? null, readRedisInfo(core.store)]);
+  return { ...statsReport(core), shared, redis };
 }

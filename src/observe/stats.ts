@@ -1,5 +1,6 @@
-import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
+import type { Clock, Timer } from '../clock.js';
 import type { TierName } from '../stores/tiered-store.js';
+import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 
 /** What happened to one request or `getOrSet` call, from the cache's point of view. */
 export type Outcome = 'hits' | 'misses' | 'stale' | 'bypasses';
@@ -46,13 +47,19 @@ export class Stats {
     redis: new Latency(),
     handler: new Latency(),
   };
-  readonly #rotation = setInterval(() => {
-    for (const latency of Object.values(this.latency)) latency.rotate();
-  }, RECENT_SLOT_MS).unref();
+  readonly #clock: Clock;
+  readonly #rotation: Timer;
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+    this.#rotation = clock.setInterval(() => {
+      for (const latency of Object.values(this.latency)) latency.rotate();
+    }, RECENT_SLOT_MS);
+  }
 
   /** Stops the timer that turns the recent latency window. */
   close(): void {
-    clearInterval(this.#rotation);
+    this.#clock.clearTimer(this.#rotation);
   }
 
   count(name: string, field: CounterField, by = 1): void {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import type { ResilientCache } from '../cache.js';
-import { coreOf } from '../core.js';
+import type { CacheCore } from '../core.js';
 import { createIgnoreMiddleware } from '../http/middleware.js';
+import { checkHealth } from '../observe/health.js';
 
 /** Options for `healthRouter()`. */
 export interface HealthRouterOptions {
@@ -15,19 +15,15 @@ export interface HealthRouterOptions {
 }
 
 /**
- * `GET /`: the health report (`application/health+json`), 200 on pass or warn, 503 on fail.
- * `GET /live`: 200 while the process answers. `GET /ready`: 200 when the cache can serve, else 503.
+ * `GET /` and `GET /ready`: the health report (`application/health+json`), 200 on pass or warn, 503 on fail (and on
+ * warn with `warnAs503`). `GET /live`: 200 while the process answers.
  */
-export function healthRouter(cache: ResilientCache, options: HealthRouterOptions = {}): Router {
-  return createHealthRouter(cache, options);
-}
-
-export function createHealthRouter(cache: ResilientCache, options: HealthRouterOptions = {}): Router {
+export function createHealthRouter(core: CacheCore, options: HealthRouterOptions = {}): Router {
   const warnAs503 = options.warnAs503 === true;
   const router = Router();
-  router.use(createIgnoreMiddleware(coreOf(cache)));
+  router.use(createIgnoreMiddleware(core));
   const report = async (_req: Request, res: Response) => {
-    const health = await cache.health();
+    const health = await checkHealth(core);
     const failing = health.status === 'fail' || (warnAs503 && health.status === 'warn');
     res.status(failing ? 503 : 200).type('application/health+json').set('Cache-Control', 'no-store').send(JSON.stringify(health));
   };

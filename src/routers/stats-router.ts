@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { ResilientCache } from '../cache.js';
-import { coreOf } from '../core.js';
+import type { CacheCore } from '../core.js';
 import { createIgnoreMiddleware } from '../http/middleware.js';
+import { collectStats } from '../observe/stats-report.js';
 import { dashboardContentSecurityPolicy, dashboardPage } from './dashboard-page.js';
 
 /** Options for `statsRouter()`. */
@@ -14,27 +14,23 @@ export interface StatsRouterOptions {
  * `GET /`: every name's figures, totals, tier state and latency as JSON; with `Accept: text/html`, a live dashboard.
  * `GET /:name`: one name's figures (`name`, `hits`, `misses`, `total`, `hitRate`, …), 404 if never seen.
  */
-export function statsRouter(cache: ResilientCache, options: StatsRouterOptions = {}): Router {
-  return createStatsRouter(cache, options);
-}
-
-export function createStatsRouter(cache: ResilientCache, options: StatsRouterOptions = {}): Router {
+export function createStatsRouter(core: CacheCore, options: StatsRouterOptions = {}): Router {
   const page = dashboardPage({ title: options.title ?? 'Cache stats' });
   const csp = dashboardContentSecurityPolicy();
   const router = Router();
-  router.use(createIgnoreMiddleware(coreOf(cache)));
+  router.use(createIgnoreMiddleware(core));
   router.get('/', async (req, res) => {
     res.set('Cache-Control', 'no-store').vary('Accept');
     if (req.accepts(['json', 'html']) === 'html') {
       res.set('Content-Security-Policy', csp).type('html').send(page);
       return;
     }
-    res.json(await cache.collectStats());
+    res.json(await collectStats(core));
   });
   router.get('/:name', async (req, res) => {
     // Names are path patterns such as /users/:id: clients send them URL-encoded, and Express has decoded them already.
     const name = String(req.params.name);
-    const report = await cache.collectStats();
+    const report = await collectStats(core);
     const local = report.names[name];
     const all = report.shared?.names[name];
     res.set('Cache-Control', 'no-store');

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { Clock, Timer } from '../clock.js';
 import { describeError, log } from '../observe/debug.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -11,6 +12,8 @@ export interface BreakerOptions {
   openForMs: number;
   /** Checks Redis; resolves when it answers. Run alone: never two at a time. */
   probe: () => Promise<void>;
+  /** Times the open period and stamps state changes. */
+  clock: Clock;
 }
 
 /**
@@ -27,8 +30,8 @@ export class CircuitBreaker extends EventEmitter {
   #failures = 0;
   /** When the last counted failure was recorded (performance.now()). */
   #lastFailureAt = -Infinity;
-  #since = Date.now();
-  #timer: NodeJS.Timeout | undefined;
+  #since: number;
+  #timer: Timer | undefined;
   #probing = false;
   /** Bumped by every opening, so a probe can tell that its answer is out of date. */
   #generation = 0;
@@ -40,6 +43,7 @@ export class CircuitBreaker extends EventEmitter {
   constructor(options: BreakerOptions) {
     super();
     this.#options = options;
+    this.#since = options.clock.now();
   }
 
   /**
@@ -106,13 +110,12 @@ export class CircuitBreaker extends EventEmitter {
   /** Stops timers; the breaker is unusable afterwards. */
   stop(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#options.clock.clearTimer(this.#timer);
   }
 
   #scheduleProbe(delay: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#probe(), delay);
-    this.#timer.unref();
+    this.#options.clock.clearTimer(this.#timer);
+    this.#timer = this.#options.clock.setTimeout(() => void this.#probe(), delay);
   }
 
   async #probe(): Promise<void> {
@@ -150,6 +153,6 @@ export class CircuitBreaker extends EventEmitter {
   #transition(state: BreakerState): void {
     if (this.#state === state) return;
     this.#state = state;
-    this.#since = Date.now();
+    this.#since = this.#options.clock.now();
   }
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.js';
 import { entrySize, type Entry } from '../entry/entry.js';
-import { flatten } from '../http/response-entry.js';
+import { flatten } from '../entry/intern.js';
 
 /**
  * The in-memory tier: an LRU bounded by entries and bytes. Synchronous, so a memory hit needs no promise.
@@ -11,10 +12,13 @@ export class MemoryStore {
   readonly #tagged = new Map<string, Set<string>>();
   readonly #tagsOf = new Map<string, readonly string[]>();
 
-  constructor({ maxEntries, maxBytes }: { maxEntries: number; maxBytes: number }) {
+  constructor({ maxEntries, maxBytes, clock }: { maxEntries: number; maxBytes: number; clock: Clock }) {
     this.#lru = new LRUCache<string, Entry>({
       max: maxEntries,
       maxSize: maxBytes,
+      // TTLs run on the cache's clock; reading it on every check (no cached "now") keeps a fake clock exact.
+      perf: { now: () => clock.now() },
+      ttlResolution: 0,
       sizeCalculation: (entry) => entrySize(entry),
       dispose: (_entry, key) => this.#untag(key),
     });

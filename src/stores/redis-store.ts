@@ -1,7 +1,8 @@
-import { decodeEntry, encodeEntry, EntryDecodeError, type Entry } from '../entry/entry.js';
+import { decodeEntry, encodeEntry, EntryDecodeError } from '../entry/codec.js';
+import type { Entry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
-import { isCluster, type RedisLike } from './redis-client.js';
-import { addToTag, storeTagged, storeWithDeadline } from './scripts.js';
+import { isCluster, type OwnedClient, type RedisLike } from './redis-client.js';
+import { addToTag, applyCounterBatch, releaseLock, storeTagged, storeWithDeadline } from './scripts.js';
 
 /**
  * A clock reading is off by up to half its round trip. One slower than this, or than the write timeout (an event-loop
@@ -12,10 +13,6 @@ const MAX_CLOCK_ROUND_TRIP_MS = 250;
 const CLOCK_ATTEMPTS = 3;
 const CLOCK_RETRY_MS = 1000;
 
-/**
- * The Redis tier. Every command names one key, so the same code runs on a single server and on a Cluster;
- * on a single server related commands go out in one pipeline.
- */
 /**
  * The entries most recently read from Redis, decoded, with the bytes they came from. Every hit still reads Redis
  * (which is what makes invalidation and refills on other instances visible at once); when the bytes that come back
@@ -50,31 +47,66 @@ const TAG_PAGE = 500;
 /** Budget of DecodedEntries. */
 const DECODED_MAX_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The Redis tier, and the only code that talks to ioredis: entries, tag sets, the fill lock, shared counters, health
+ * probes and INFO. Every command names one key, so the same code runs on a single server and on a Cluster; on a
+ * single server an entry and its tag sets go out in one script. Deadlines, the breaker and error counting are the
+ * caller's (TieredStore's): this class only sends commands and reads replies.
+ */
 export class RedisStore {
-  readonly client: RedisLike;
+  readonly #client: RedisLike;
+  /** True when the package created the client and so must close it. */
+  readonly #owned: boolean;
   readonly #writeTimeoutMs: number;
   readonly #maxClockRoundTripMs: number;
   /** Server clock minus ours, measured on connect, so write deadlines are judged in the server's time. */
   #clockOffsetMs = 0;
-
   readonly #onReady = () => void this.#measureClock();
   readonly #decoded = new DecodedEntries();
 
-  constructor(client: RedisLike, { writeTimeoutMs }: { writeTimeoutMs: number }) {
-    this.client = client;
+  constructor({ client, owned }: OwnedClient, { writeTimeoutMs }: { writeTimeoutMs: number }) {
+    this.#client = client;
+    this.#owned = owned;
     this.#writeTimeoutMs = writeTimeoutMs;
     this.#maxClockRoundTripMs = Math.min(MAX_CLOCK_ROUND_TRIP_MS, writeTimeoutMs);
     client.on('ready', this.#onReady);
     if (client.status === 'ready') void this.#measureClock();
   }
 
-  /** Takes our listeners off the client: it may be the user's, and outlive this cache. */
-  detach(): void {
-    this.client.off('ready', this.#onReady);
+  /** The connection is up and has answered: commands can be sent. */
+  get ready(): boolean {
+    return this.#client.status === 'ready';
+  }
+
+  get cluster(): boolean {
+    return isCluster(this.#client);
+  }
+
+  /** Calls `ready` each time the connection is (re)established and `close` each time it goes; returns the undo. */
+  watchConnection(listeners: { ready: () => void; close: () => void }): () => void {
+    this.#client.on('ready', listeners.ready);
+    this.#client.on('close', listeners.close);
+    return () => {
+      this.#client.off('ready', listeners.ready);
+      this.#client.off('close', listeners.close);
+    };
+  }
+
+  /**
+   * Takes our listeners off the client (it may be the user's, and outlive this cache) and, if the package created
+   * it, closes it.
+   */
+  async close(): Promise<void> {
+    this.#client.off('ready', this.#onReady);
+    if (!this.#owned) return;
+    // quit() waits for Redis to say goodbye: only worth it on a live connection. Otherwise (never connected, or
+    // reconnecting) disconnect at once, so close() neither waits on timers nor keeps the process alive.
+    if (this.ready) await this.#client.quit().catch(() => this.#client.disconnect());
+    else this.#client.disconnect();
   }
 
   async get(key: string): Promise<Entry | undefined> {
-    const bytes = await this.client.getBuffer(key);
+    const bytes = await this.#client.getBuffer(key);
     if (bytes === null) return undefined;
     const known = this.#decoded.get(key, bytes);
     if (known) return known;
@@ -98,17 +130,17 @@ export class RedisStore {
     const bytes = encodeEntry(entry);
     if (!this.cluster) {
       // One round trip: the entry and its tag sets in one script (a single server allows keys from any slot).
-      await storeTagged.run(this.client, [key, ...tagKeys], [bytes, ttl, deadline]);
+      await storeTagged.run(this.#client, [key, ...tagKeys], [bytes, ttl, deadline]);
       return;
     }
-    const writes: Promise<unknown>[] = [storeWithDeadline.run(this.client, [key], [bytes, ttl, deadline])];
-    for (const tagKey of tagKeys) writes.push(addToTag.run(this.client, [tagKey], [key, ttl]));
+    const writes: Promise<unknown>[] = [storeWithDeadline.run(this.#client, [key], [bytes, ttl, deadline])];
+    for (const tagKey of tagKeys) writes.push(addToTag.run(this.#client, [tagKey], [key, ttl]));
     await Promise.all(writes);
   }
 
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const counts = await Promise.all(keys.map((key) => this.client.unlink(key)));
+    const counts = await Promise.all(keys.map((key) => this.#client.unlink(key)));
     return counts.reduce((sum, n) => sum + n, 0);
   }
 
@@ -118,24 +150,60 @@ export class RedisStore {
     for (const tagKey of tagKeys) {
       let cursor = '0';
       do {
-        const [next, page] = await this.client.zscan(tagKey, cursor, 'COUNT', TAG_PAGE);
+        const [next, page] = await this.#client.zscan(tagKey, cursor, 'COUNT', TAG_PAGE);
         // ZSCAN pages alternate member and score.
         removed += await this.delete(page.filter((_, i) => i % 2 === 0));
         cursor = next;
       } while (cursor !== '0');
-      await this.client.unlink(tagKey);
+      await this.#client.unlink(tagKey);
     }
     return removed;
   }
 
-  get cluster(): boolean {
-    return isCluster(this.client);
+  /** `SET NX PX`: true when this caller now holds the lock. */
+  async takeLock(lockKey: string, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.#client.set(lockKey, token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async lockHeld(lockKey: string): Promise<boolean> {
+    return (await this.#client.exists(lockKey)) === 1;
+  }
+
+  /** Compare-and-delete, so an instance whose lock expired cannot release another's. */
+  async releaseLock(lockKey: string, token: string): Promise<void> {
+    await releaseLock.run(this.#client, [lockKey], [token]);
+  }
+
+  /** Adds `fields` (name, increment pairs) to an hour's counters unless the batch marker says it was applied. */
+  async addCounterBatch(hashKey: string, markerKey: string, ttlMs: number, fields: readonly (string | number)[]): Promise<void> {
+    await applyCounterBatch.run(this.#client, [hashKey, markerKey], [ttlMs, ...fields]);
+  }
+
+  async readHashes(keys: readonly string[]): Promise<Record<string, string>[]> {
+    return Promise.all(keys.map((key) => this.#client.hgetall(key)));
+  }
+
+  async ping(): Promise<void> {
+    await this.#client.ping();
+  }
+
+  /** Writes `token` under `key`, reads it back and deletes it: what the health check proves works. */
+  async writeReadDelete(key: string, token: string): Promise<string | null> {
+    await this.#client.set(key, token, 'PX', 10_000);
+    const value = await this.#client.get(key);
+    await this.#client.del(key);
+    return value;
+  }
+
+  /** Redis's `INFO` text. */
+  async info(): Promise<string> {
+    return this.#client.info();
   }
 
   async #measureClock(attempt = 1): Promise<void> {
     try {
       const before = Date.now();
-      const [seconds, micros] = (await this.client.time()) as [string | number, string | number];
+      const [seconds, micros] = (await this.#client.time()) as [string | number, string | number];
       const after = Date.now();
       if (after - before <= this.#maxClockRoundTripMs) {
         const serverNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);

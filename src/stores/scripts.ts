@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { RedisLike } from './redis-client.js';
 
+// Every Lua script the package runs, and how it runs them.
+
 /** A Lua script run by SHA, loaded on first use (or after a server restart) without touching the user's client. */
 export class Script {
   readonly #source: string;
@@ -88,3 +90,15 @@ export const releaseLock = new Script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 `, 1);
+
+/**
+ * Adds a batch to one hour's shared counters, at most once: the batch id is remembered next to the hash, so a flush
+ * whose reply was lost can be sent again without counting twice. KEYS[1] hour hash, KEYS[2] batch marker (same slot,
+ * by hash tag); ARGV: ttl ms, then field, increment pairs.
+ */
+export const applyCounterBatch = new Script(`
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+`, 2);

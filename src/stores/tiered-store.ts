@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { CircuitBreaker } from './circuit-breaker.js';
-import { withDeadline } from './deadline.js';
-import { describeError, log } from '../observe/debug.js';
+import type { Clock } from '../clock.js';
 import type { Entry } from '../entry/entry.js';
+import { describeError, log } from '../observe/debug.js';
+import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
+import { withDeadline } from './deadline.js';
 import type { MemoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -19,13 +20,14 @@ export interface Lookup {
 }
 
 export interface TieredStoreOptions {
-  memory: MemoryStore;
-  redis: RedisStore | undefined;
-  redisTimeoutMs: number;
-  failureThreshold: number;
-  openForMs: number;
+  readonly memory: MemoryStore;
+  readonly redis: RedisStore | undefined;
+  readonly redisTimeoutMs: number;
+  readonly failureThreshold: number;
+  readonly openForMs: number;
+  readonly clock: Clock;
   /** Called with each lookup's duration, for the latency histograms. */
-  onLookup?: (tier: TierName, ms: number) => void;
+  readonly onLookup?: (tier: TierName, ms: number) => void;
 }
 
 /** The sets an entry joins: its tags' and its name's (key names in the key space). */
@@ -42,6 +44,24 @@ export interface InvalidationTarget {
   readonly nameKeys: readonly string[];
 }
 
+/** How a command sent for another part of the package (see `TieredStore.redisCommand`) is bounded and accounted. */
+export interface CommandOptions {
+  /** Past this the caller stops waiting (Redis has no cancel; the late reply is dropped). */
+  readonly timeoutMs: number;
+  /**
+   * A call a request waits on (the fill lock): its failure is counted in `redisErrors` and told to the breaker, like a
+   * lookup's. Calls off the request path (shared counters, health, INFO) only report failure to their caller.
+   */
+  readonly requestPath: boolean;
+  /** Send even while the circuit is open: health wants to know whether Redis answers. */
+  readonly whenOpen?: boolean;
+}
+
+/** Why a command was not sent: no Redis configured, or the circuit is open. Never counted as a Redis failure. */
+export class RedisNotInUseError extends Error {
+  override readonly name = 'RedisNotInUseError';
+}
+
 interface InflightWrite {
   readonly tagKeys: readonly string[];
   /** Set when an invalidation touched this key while its write was under way. */
@@ -49,19 +69,19 @@ interface InflightWrite {
 }
 
 /**
- * Redis when it answers, memory when it does not. The memory tier is a fallback, not a front: while Redis is healthy
- * every instance reads the same entries, so an invalidation on one instance is seen by all. While the circuit is open,
- * reads and writes go to memory and invalidations are queued; when Redis answers again the queue is applied first,
- * then the memory tier (which may hold entries other instances have since invalidated) is dropped.
+ * Redis when it answers, memory when it does not, and the one door every Redis command passes through: deadlines,
+ * the circuit breaker's bookkeeping and error counting live here. The memory tier is a fallback, not a front: while
+ * Redis is healthy every instance reads the same entries, so an invalidation on one instance is seen by all. While the
+ * circuit is open, reads and writes go to memory and invalidations are queued; when Redis answers again the queue is
+ * applied first, then the memory tier (which may hold entries other instances have since invalidated) is dropped.
  *
  * Emits `degraded` (error) and `recovered`.
  */
 export class TieredStore extends EventEmitter {
   readonly memory: MemoryStore;
-  readonly redis: RedisStore | undefined;
-  readonly breaker: CircuitBreaker | undefined;
-  /** Redis calls that failed or missed their deadline. */
-  redisErrors = 0;
+  readonly #redis: RedisStore | undefined;
+  readonly #breaker: CircuitBreaker | undefined;
+  #redisErrors = 0;
   readonly #timeoutMs: number;
   readonly #onLookup: ((tier: TierName, ms: number) => void) | undefined;
   readonly #pending = { keys: new Set<string>(), tagKeys: new Set<string>() };
@@ -71,17 +91,18 @@ export class TieredStore extends EventEmitter {
   constructor(options: TieredStoreOptions) {
     super();
     this.memory = options.memory;
-    this.redis = options.redis;
+    this.#redis = options.redis;
     this.#timeoutMs = options.redisTimeoutMs;
     this.#onLookup = options.onLookup;
-    if (!this.redis) return;
-    const redis = this.redis;
+    if (!this.#redis) return;
+    const redis = this.#redis;
     const breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       openForMs: options.openForMs,
+      clock: options.clock,
       probe: () => this.#probe(),
     });
-    this.breaker = breaker;
+    this.#breaker = breaker;
     breaker.on('open', (error: unknown) => {
       // Memory holds only what was stored during this outage: anything older may have been invalidated since, by
       // another instance, in a Redis this one could not see.
@@ -92,22 +113,32 @@ export class TieredStore extends EventEmitter {
       this.memory.clear();
       this.emit('recovered');
     });
-    const onReady = () => breaker.probeSoon();
-    // A closed connection fails every command at once: open now rather than after `failureThreshold` requests.
-    const onClose = () => breaker.open(new Error('Redis connection closed'));
-    redis.client.on('ready', onReady);
-    redis.client.on('close', onClose);
-    this.#detach = () => {
-      redis.client.off('ready', onReady);
-      redis.client.off('close', onClose);
-      redis.detach();
-    };
-    if (redis.client.status !== 'ready') breaker.startOpen();
+    this.#detach = redis.watchConnection({
+      ready: () => breaker.probeSoon(),
+      // A closed connection fails every command at once: open now rather than after `failureThreshold` requests.
+      close: () => breaker.open(new Error('Redis connection closed')),
+    });
+    if (!redis.ready) breaker.startOpen();
   }
 
   get state(): TierState {
-    if (!this.breaker) return 'memory-only';
-    return this.breaker.allows() ? 'redis' : 'memory';
+    if (!this.#breaker) return 'memory-only';
+    return this.#breaker.allows() ? 'redis' : 'memory';
+  }
+
+  /** The breaker's state and when it last changed, or undefined without Redis. */
+  get circuit(): { readonly state: BreakerState; readonly since: number } | undefined {
+    return this.#breaker && { state: this.#breaker.state, since: this.#breaker.since };
+  }
+
+  /** Redis calls that failed or missed their deadline. */
+  get redisErrors(): number {
+    return this.#redisErrors;
+  }
+
+  /** Invalidations waiting for Redis. */
+  get pendingInvalidations(): number {
+    return this.#pending.keys.size + this.#pending.tagKeys.size;
   }
 
   /** The entry under `key` in the tier that serves now. Never rejects. */
@@ -116,42 +147,22 @@ export class TieredStore extends EventEmitter {
   }
 
   /**
-   * Like `get`, but answers synchronously when memory serves (no Redis, or the circuit is open): a memory hit then
-   * completes in the same tick, without a promise.
+   * Like `get`, but answers synchronously when memory serves (no
+   * Redis, or the circuit is open): a memory hit then completes in the same tick, without a promise.
    */
   lookup(key: string): Lookup | Promise<Lookup> {
-    if (this.redis && this.breaker?.allows()) return this.#fromRedis(key, this.redis, this.breaker);
+    if (this.#redis && this.#breaker?.allows()) return this.#fromRedis(key, this.#redis, this.#breaker);
     return this.#fromMemory(key, false);
-  }
-
-  async #fromRedis(key: string, redis: RedisStore, breaker: CircuitBreaker): Promise<Lookup> {
-    const started = performance.now();
-    try {
-      const entry = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
-      breaker.success();
-      this.#onLookup?.('redis', performance.now() - started);
-      return { entry, tier: 'redis', failed: false };
-    } catch (error) {
-      this.redisFailed(error, started);
-      return this.#fromMemory(key, true);
-    }
-  }
-
-  #fromMemory(key: string, failed: boolean): Lookup {
-    const started = performance.now();
-    const entry = this.memory.peek(key);
-    this.#onLookup?.('memory', performance.now() - started);
-    return { entry, tier: 'memory', failed };
   }
 
   /**
    * Stores in Redis, or in memory while the circuit is open; resolves to where, or undefined when the Redis write
-   * failed (the entry is then simply not cached). Never rejects. In Redis the entry joins its tag sets
-   * and its name's set; the memory tier indexes tags only and finds a name's entries by scanning (names are
-   * invalidated rarely, and an index entry per cached response would cost more heap than the response's headers).
+   * failed (the entry is then simply not cached). Never rejects. In Redis the entry joins its tag sets and its name's
+   * set; the memory tier indexes tags only and finds a name's entries by scanning (names are invalidated rarely, and an
+   * index entry per cached response would cost more heap than the response's headers).
    */
   async set(key: string, entry: Entry, ttlMs: number, tagging: Tagging): Promise<TierName | undefined> {
-    if (!this.redis || !this.breaker?.allows()) {
+    if (!this.#redis || !this.#breaker?.allows()) {
       this.memory.put(key, entry, ttlMs, tagging.tagKeys);
       return 'memory';
     }
@@ -159,14 +170,14 @@ export class TieredStore extends EventEmitter {
     const setKeys = [...tagging.tagKeys, tagging.nameKey];
     const write: InflightWrite = { tagKeys: setKeys, invalidated: false };
     this.#inflight.set(key, write);
-    const command = this.redis.set(key, entry, ttlMs, setKeys);
+    const command = this.#redis.set(key, entry, ttlMs, setKeys);
     try {
       await withDeadline(command, this.#timeoutMs * 4, 'SET');
-      this.breaker.success();
+      this.#breaker.success();
       return 'redis';
     } catch (error) {
       // Not kept in memory: memory is read only while the circuit is open, and opening it clears memory (below).
-      this.redisFailed(error, started);
+      this.#failed(error, started);
       return undefined;
     } finally {
       void this.#settleWrite(key, write, command);
@@ -180,8 +191,8 @@ export class TieredStore extends EventEmitter {
       if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
     }
     let removed = this.memory.delete(keys) + this.memory.deleteTagged(onlyTagKeys) + this.memory.deleteNamed(names);
-    if (!this.redis) return removed;
-    if (this.breaker?.allows()) {
+    if (!this.#redis) return removed;
+    if (this.#breaker?.allows()) {
       try {
         removed += await this.#invalidateRedis(keys, tagKeys);
         return removed;
@@ -195,35 +206,68 @@ export class TieredStore extends EventEmitter {
     return removed;
   }
 
-  /** Invalidations waiting for Redis. */
-  get pendingInvalidations(): number {
-    return this.#pending.keys.size + this.#pending.tagKeys.size;
+  /**
+   * Sends a command for another part of the package (the fill lock, shared counters, health, INFO) through the same
+   * door as lookups: bounded by `timeoutMs` and accounted as `options` says. Rejects with `RedisNotInUseError`, sending
+   * nothing, when Redis is not configured or (unless `whenOpen`) the circuit is open; with the command's error or a
+   * `RedisTimeoutError` when it fails.
+   */
+  async redisCommand<T>(operation: string, command: (redis: RedisStore) => Promise<T>, options: CommandOptions): Promise<T> {
+    const redis = this.#redis;
+    if (!redis || !(options.whenOpen || this.#breaker?.allows())) throw new RedisNotInUseError(`Redis not in use for ${operation}`);
+    const started = performance.now();
+    try {
+      return await withDeadline(command(redis), options.timeoutMs, operation);
+    } catch (error) {
+      if (options.requestPath) this.#failed(error, started);
+      throw error;
+    }
   }
 
-  /** Stops the breaker's timers and takes every listener off the Redis client (which may be the user's). */
-  close(): void {
-    this.breaker?.stop();
+  /** Stops the breaker's timers, takes every listener off the Redis client and closes it if the package created it. */
+  async close(): Promise<void> {
+    this.#breaker?.stop();
     this.#detach();
+    await this.#redis?.close();
+  }
+
+  async #fromRedis(key: string, redis: RedisStore, breaker: CircuitBreaker): Promise<Lookup> {
+    const started = performance.now();
+    try {
+      const entry = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
+      breaker.success();
+      this.#onLookup?.('redis', performance.now() - started);
+      return { entry, tier: 'redis', failed: false };
+    } catch (error) {
+      this.#failed(error, started);
+      return this.#fromMemory(key, true);
+    }
+  }
+
+  #fromMemory(key: string, failed: boolean): Lookup {
+    const started = performance.now();
+    const entry = this.memory.peek(key);
+    this.#onLookup?.('memory', performance.now() - started);
+    return { entry, tier: 'memory', failed };
   }
 
   /**
-   * A Redis call on the request path failed or missed its deadline: counted, and told to the breaker. Public for the
-   * fill lock, which talks to the client itself. `started`: when the call began (performance.now()), so overlapping
-   * failures count once.
+   * A Redis call on the request path failed or missed its deadline: counted, and told to the breaker. `started`: when
+   * the call began (performance.now()), so overlapping failures count once.
    */
-  redisFailed(error: unknown, started?: number): void {
-    this.redisErrors++;
+  #failed(error: unknown, started: number): void {
+    this.#redisErrors++;
     if (log.redis.enabled) log.redis('redis call failed: %s', describeError(error));
-    this.breaker?.failure(error, started);
+    this.#breaker?.failure(error, started);
   }
 
   /** After a write to Redis settles (even long after its deadline), undo it if an invalidation overtook it. */
   async #settleWrite(key: string, write: InflightWrite, command: Promise<void>): Promise<void> {
     await command.catch(() => undefined);
     if (this.#inflight.get(key) === write) this.#inflight.delete(key);
-    if (!write.invalidated || !this.redis) return;
+    if (!write.invalidated || !this.#redis) return;
     try {
-      await this.redis.delete([key]);
+      await this.#redis.delete([key]);
     } catch (error) {
       this.#pending.keys.add(key);
       this.#untrusted(error);
@@ -236,13 +280,13 @@ export class TieredStore extends EventEmitter {
    * probe applies the queued invalidations before any read returns to Redis.
    */
   #untrusted(error: unknown): void {
-    this.redisErrors++;
+    this.#redisErrors++;
     if (log.redis.enabled) log.redis('invalidation did not reach Redis: %s', describeError(error));
-    this.breaker?.open(error);
+    this.#breaker?.open(error);
   }
 
   async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
-    const redis = this.redis as RedisStore;
+    const redis = this.#redis as RedisStore;
     // Bounded even on a client without socket timeouts (one the user passed in): past it, the removal is queued.
     const [byKey, byTag] = await withDeadline(Promise.all([redis.delete(keys), redis.deleteTagged(tagKeys)]),
       Math.max(1000, this.#timeoutMs * 20), 'invalidate');
@@ -251,8 +295,8 @@ export class TieredStore extends EventEmitter {
 
   /** The half-open probe: Redis must answer, and queued invalidations must land, before traffic returns to it. */
   async #probe(): Promise<void> {
-    const redis = this.redis as RedisStore;
-    await withDeadline(redis.client.ping(), Math.max(this.#timeoutMs * 4, 250), 'PING');
+    const redis = this.#redis as RedisStore;
+    await withDeadline(redis.ping(), Math.max(this.#timeoutMs * 4, 250), 'PING');
     if (this.pendingInvalidations === 0) return;
     const keys = [...this.#pending.keys];
     const tagKeys = [...this.#pending.tagKeys];

@@ -25,7 +25,7 @@ export interface GetOrSetOptions<T> {
 export const DEFAULT_VALUE_NAME = 'getOrSet';
 
 /**
- * The seed's get-with-fallback, done properly: cached value if fresh; else one fetch per key among concurrent callers
+ * A value cache with a fallback: cached value if fresh; else one fetch per key among concurrent callers
  * in this process; the result stored in the background; a failing cache never stops the fetch; a failing fetch falls
  * back to a stale value, then to `fallbackValue`, then rethrows.
  */
@@ -38,7 +38,7 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   const { entry: found, failed } = await core.store.get(storeKey);
   if (failed) core.stats.count(settings.name, 'errors');
   const entry = found?.kind === 'value' ? found : undefined;
-  const now = Date.now();
+  const now = core.clock.now();
   if (entry && now < entry.freshUntil) {
     core.stats.count(settings.name, 'hits');
     return decodeValue(entry) as T;
@@ -55,7 +55,7 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
     core.stats.count(settings.name, 'misses');
     return value;
   } catch (error) {
-    if (entry && Date.now() < entry.staleIfErrorUntil) {
+    if (entry && core.clock.now() < entry.staleIfErrorUntil) {
       core.stats.count(settings.name, 'stale');
       return decodeValue(entry) as T;
     }
@@ -67,7 +67,7 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
 
 interface Settings {
   readonly name: string;
-  readonly ttlMs: number;
+  readonly freshMs: number;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
   readonly tags: readonly string[];
@@ -80,7 +80,7 @@ function resolve<T>(core: CacheCore, options: GetOrSetOptions<T>): Settings {
   }
   return {
     name: options.name ?? DEFAULT_VALUE_NAME,
-    ttlMs: options.ttl === undefined ? policy.ttlMs : parseDuration(options.ttl, 'getOrSet ttl'),
+    freshMs: options.ttl === undefined ? policy.ttlMs : parseDuration(options.ttl, 'getOrSet ttl'),
     staleWhileRevalidateMs: options.staleWhileRevalidate === undefined ? policy.staleWhileRevalidateMs : parseDuration(options.staleWhileRevalidate, 'getOrSet staleWhileRevalidate'),
     staleIfErrorMs: options.staleIfError === undefined ? policy.staleIfErrorMs : parseDuration(options.staleIfError, 'getOrSet staleIfError'),
     tags: options.tags ?? [],
@@ -106,7 +106,7 @@ function fetchAndStore<T>(core: CacheCore, storeKey: string, since: number, fetc
 }
 
 async function storeValue(core: CacheCore, storeKey: string, value: unknown, settings: Settings): Promise<void> {
-  if (settings.ttlMs <= 0) return;
+  if (settings.freshMs <= 0) return;
   let encoded: ReturnType<typeof encodeValue>;
   try {
     encoded = encodeValue(value);
@@ -115,16 +115,16 @@ async function storeValue(core: CacheCore, storeKey: string, value: unknown, set
     return;
   }
   if (!encoded) return;
-  const now = Date.now();
+  const now = core.clock.now();
   const entry: ValueEntry = {
     kind: 'value',
     ...encoded,
     name: settings.name,
     tags: settings.tags,
     createdAt: now,
-    freshUntil: now + settings.ttlMs,
-    staleWhileRevalidateUntil: now + settings.ttlMs + settings.staleWhileRevalidateMs,
-    staleIfErrorUntil: now + settings.ttlMs + settings.staleIfErrorMs,
+    freshUntil: now + settings.freshMs,
+    staleWhileRevalidateUntil: now + settings.freshMs + settings.staleWhileRevalidateMs,
+    staleIfErrorUntil: now + settings.freshMs + settings.staleIfErrorMs,
   };
   const tagging = { tagKeys: settings.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(settings.name) };
   if ((await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagging)) !== undefined) core.stats.count(settings.name, 'stores');

@@ -1,6 +1,7 @@
 import type { CacheCore } from '../core.js';
 import { CacheConfigError } from '../config/errors.js';
-import { digest, sortQuery } from '../http/keys.js';
+import { sortQuery } from '../http/keys.js';
+import { digest } from '../stores/key-space.js';
 
 /** What to remove: any mix of keys, tags and names. */
 export interface InvalidateOptions {

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { coreOf } from '../../src/cache.js';
+import { coreOf } from '../../src/core.js';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
-import { digest } from '../../src/http/keys.js';
+import { digest } from '../../src/stores/key-space.js';
 
 /** An Express app behind a real HTTP server, with the cache under test in front of its routes. */
 export interface CachedApp {

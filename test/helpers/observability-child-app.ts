@@ -7,14 +7,14 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Registry } from 'prom-client';
-import { healthRouter, resilientCache, statsRouter } from '../../src/index.js';
+import { healthRouter, resilientCache, statsRouter, type Duration } from '../../src/index.js';
 
 const redis = process.env['REDIS_URL'];
 if (!redis) throw new Error('REDIS_URL is required');
 const cache = resilientCache({
   redis,
   prefix: process.env['CACHE_PREFIX'] ?? 'rc:',
-  stats: { flushInterval: process.env['FLUSH_INTERVAL'] ?? '200ms' },
+  stats: { flushInterval: (process.env['FLUSH_INTERVAL'] ?? '200ms') as Duration },
 });
 const registry = new Registry();
 cache.metrics(registry);

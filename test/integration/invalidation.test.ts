@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coreOf } from '../../src/cache.js';
+import { coreOf } from '../../src/core.js';
 import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, storedKeys, waitFor, xCache, type RunningApp } from '../helpers/app.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';

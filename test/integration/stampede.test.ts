@@ -173,7 +173,7 @@ test('two processes sharing Redis with lock: true run the handler once in all (2
   // The lock is the subject here, not the deadline. A 50 ms deadline is not always met while 500 requests land on two
   // processes on this 2-core machine (seen in CI: the SET NX timed out), and a missed deadline means "fill alone" by
   // design, so the handler ran twice. 500 ms is met here and still ends every request well inside MAX_STAMPEDE_MS.
-  const options = { redis: servers.proxy.url, redisTimeout: '500ms', lock: true };
+  const options = { redis: servers.proxy.url, redisTimeout: '500ms', lock: true } as const;
   app = await startCachedApp(options, slowRoutes);
   const other = await startChild(options);
   assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
-import { coreOf } from '../../src/cache.js';
+import { Redis } from 'ioredis';
 import { healthRouter, resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, storedKeys, waitFor, xCache, type RunningApp } from '../helpers/app.js';
 import { freePort } from '../helpers/free-port.js';
@@ -60,9 +60,13 @@ describe('with Redis configured', () => {
 
 describe('a busy event loop while Redis connects', () => {
   it('does not stop entries from being stored in Redis', async () => {
-    const { app, cache, calls } = await startApp({ redis: server.url, prefix: 'stalled:' });
-    // The app's own start-up work blocking the loop just as the client connects (looked up inside to time it exactly).
-    coreOf(cache).store.redis?.client.once('ready', () => {
+    // The app's own start-up work blocking the loop just as the client connects: the app's own client, so the test
+    // can run that work on its 'ready', right after the cache's own listener.
+    const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    client.on('error', () => undefined);
+    closers.push(async () => void client.disconnect());
+    const { app, cache, calls } = await startApp({ redis: client, prefix: 'stalled:' });
+    client.once('ready', () => {
       const until = Date.now() + 1000;
       while (Date.now() < until);
     });

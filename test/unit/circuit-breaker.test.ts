@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreaker } from '../../src/stores/circuit-breaker.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const OPEN_FOR_MS = 20;
 
 /** A probe the test answers by hand, counting calls and how many run at once. */
-function manualProbe() {
+function manualProbe(clock: FakeClock) {
   const waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
   const probe = {
     calls: 0,
@@ -24,40 +24,40 @@ function manualProbe() {
         });
       });
     },
-    /** Waits until a probe is running, then settles it. */
+    /** Moves the clock on until a probe is running (an open period at most), then settles it. */
     async answer(ok: boolean): Promise<void> {
-      await until(() => waiting.length > 0, 'a probe to start');
+      await until(clock, () => waiting.length > 0, 'a probe to start');
       const next = waiting.shift();
       if (ok) next?.resolve();
       else next?.reject(new Error('still down'));
-      await sleep(1);
+      await clock.advance(0);
     },
   };
   return probe;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
+/** Moves the fake clock on, 1 ms at a time, until `condition` holds; fails after `limitMs` of fake time. */
+async function until(clock: FakeClock, condition: () => boolean, what: string, limitMs = 10 * OPEN_FOR_MS): Promise<void> {
+  for (let waited = 0; !condition(); waited++) {
+    if (waited > limitMs) throw new Error(`${what} did not happen within ${limitMs} ms of fake time`);
+    await clock.advance(1);
   }
 }
 
-function breakerWith(probe: () => Promise<void>, failureThreshold = 3): CircuitBreaker {
-  return new CircuitBreaker({ failureThreshold, openForMs: OPEN_FOR_MS, probe });
+function breakerWith(clock: FakeClock, probe: () => Promise<void>, failureThreshold = 3): CircuitBreaker {
+  return new CircuitBreaker({ failureThreshold, openForMs: OPEN_FOR_MS, probe, clock });
 }
 
 describe('CircuitBreaker', () => {
   it('starts closed and lets calls through', () => {
-    const breaker = breakerWith(async () => undefined);
+    const breaker = breakerWith(new FakeClock(), async () => undefined);
     assert.equal(breaker.state, 'closed');
     assert.equal(breaker.allows(), true);
     breaker.stop();
   });
 
   it('opens after the threshold of consecutive failures, with the last error', () => {
-    const breaker = breakerWith(async () => undefined);
+    const breaker = breakerWith(new FakeClock(), async () => undefined);
     const opened: unknown[] = [];
     breaker.on('open', (error) => opened.push(error));
     breaker.failure(new Error('1'));
@@ -72,7 +72,7 @@ describe('CircuitBreaker', () => {
   });
 
   it('a success resets the count of consecutive failures', () => {
-    const breaker = breakerWith(async () => undefined);
+    const breaker = breakerWith(new FakeClock(), async () => undefined);
     breaker.failure(new Error());
     breaker.failure(new Error());
     breaker.success();
@@ -83,18 +83,19 @@ describe('CircuitBreaker', () => {
   });
 
   it('stays shut to calls while a single probe runs, and closes when it answers', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn);
     const closed = once(breaker, 'close');
     breaker.open(new Error('gone'));
     assert.equal(breaker.allows(), false);
-    await until(() => probe.calls === 1, 'the probe');
+    await until(clock, () => probe.calls === 1, 'the probe');
     assert.equal(breaker.state, 'half-open');
     assert.equal(breaker.allows(), false, 'requests never wait on a probe');
     // Failures and nudges meanwhile must not start a second probe.
     breaker.failure(new Error('late failure'));
     breaker.probeSoon();
-    await sleep(OPEN_FOR_MS * 3);
+    await clock.advance(OPEN_FOR_MS * 3);
     assert.equal(probe.calls, 1);
     assert.equal(probe.maxRunning, 1);
     await probe.answer(true);
@@ -105,8 +106,9 @@ describe('CircuitBreaker', () => {
   });
 
   it('reopens when the probe fails, then probes again, one at a time', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn);
     let opens = 0;
     let closes = 0;
     breaker.on('open', () => opens++);
@@ -117,7 +119,7 @@ describe('CircuitBreaker', () => {
     assert.equal(breaker.allows(), false);
     await probe.answer(false);
     await probe.answer(true);
-    await until(() => breaker.state === 'closed', 'the circuit to close');
+    await until(clock, () => breaker.state === 'closed', 'the circuit to close');
     assert.equal(probe.calls, 3);
     assert.equal(probe.maxRunning, 1);
     assert.equal(opens, 1, 'one outage is announced once');
@@ -126,49 +128,54 @@ describe('CircuitBreaker', () => {
   });
 
   it('a failure while a probe runs keeps the circuit open: the probe\'s late answer does not close it', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn, 1);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn, 1);
     const events: string[] = [];
     breaker.on('open', () => events.push('open'));
     breaker.on('close', () => events.push('close'));
     breaker.open(new Error('down'));
-    await until(() => probe.running === 1, 'the first probe');
+    await until(clock, () => probe.running === 1, 'the first probe');
     assert.equal(breaker.state, 'half-open');
     breaker.open(new Error('the connection closed again'));
     assert.equal(breaker.state, 'open');
     await probe.answer(true);
     assert.equal(breaker.state, 'open', 'an answer from before the new failure must not close the circuit');
     await probe.answer(true);
-    await until(() => breaker.state === 'closed', 'the next probe to close it');
+    await until(clock, () => breaker.state === 'closed', 'the next probe to close it');
     assert.deepEqual(events, ['open', 'close'], 'one outage, announced once, recovered once');
     assert.equal(probe.maxRunning, 1);
     breaker.stop();
   });
 
   it('waits openFor before the first probe', async () => {
-    const probe = manualProbe();
-    const breaker = new CircuitBreaker({ failureThreshold: 1, openForMs: 150, probe: probe.fn });
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, openForMs: 150, probe: probe.fn, clock });
     breaker.open(new Error('gone'));
-    await sleep(50);
+    await clock.advance(149);
     assert.equal(probe.calls, 0);
-    await until(() => probe.calls === 1, 'the probe');
+    await clock.advance(1);
+    assert.equal(probe.calls, 1);
     await probe.answer(true);
     breaker.stop();
   });
 
   it('probeSoon() skips the rest of the open period', async () => {
-    const probe = manualProbe();
-    const breaker = new CircuitBreaker({ failureThreshold: 1, openForMs: 60_000, probe: probe.fn });
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, openForMs: 60_000, probe: probe.fn, clock });
     breaker.open(new Error('gone'));
     breaker.probeSoon();
     await probe.answer(true);
-    await until(() => breaker.state === 'closed', 'the circuit to close');
+    await until(clock, () => breaker.state === 'closed', 'the circuit to close');
     breaker.stop();
   });
 
   it('startOpen() sends nothing until a probe succeeds, and announces only a failed first probe', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn);
     const events: string[] = [];
     breaker.on('open', () => events.push('open'));
     breaker.on('close', () => events.push('close'));
@@ -178,33 +185,36 @@ describe('CircuitBreaker', () => {
     await probe.answer(false);
     assert.deepEqual(events, ['open']);
     await probe.answer(true);
-    await until(() => breaker.state === 'closed', 'the circuit to close');
+    await until(clock, () => breaker.state === 'closed', 'the circuit to close');
     assert.deepEqual(events, ['open', 'close']);
     breaker.stop();
   });
 
   it('startOpen() followed by a good first probe closes quietly', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn);
     const events: string[] = [];
     breaker.on('open', () => events.push('open'));
     breaker.on('close', () => events.push('close'));
     breaker.startOpen();
     await probe.answer(true);
-    await until(() => breaker.state === 'closed', 'the circuit to close');
+    await until(clock, () => breaker.state === 'closed', 'the circuit to close');
     assert.deepEqual(events, []);
     breaker.stop();
   });
 
   it('stop() ends probing', async () => {
-    const probe = manualProbe();
-    const breaker = breakerWith(probe.fn);
+    const clock = new FakeClock();
+    const probe = manualProbe(clock);
+    const breaker = breakerWith(clock, probe.fn);
     breaker.open(new Error('gone'));
     breaker.stop();
-    await sleep(OPEN_FOR_MS * 4);
+    await clock.advance(OPEN_FOR_MS * 4);
     assert.equal(probe.calls, 0);
     breaker.open(new Error('again'));
-    await sleep(OPEN_FOR_MS * 4);
+    await clock.advance(OPEN_FOR_MS * 4);
     assert.equal(probe.calls, 0);
+    assert.equal(clock.pendingTimers, 0, 'no timer left behind');
   });
 });

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import {
-  decodeEntry, encodeEntry, ENTRY_FORMAT_VERSION, EntryDecodeError, entryExpiresAt, entrySize,
-  type Entry, type ResponseEntry, type ValueEntry, type VaryEntry,
-} from '../../src/entry/entry.js';
+import { decodeEntry, encodeEntry, ENTRY_FORMAT_VERSION, EntryDecodeError } from '../../src/entry/codec.js';
+import { entryExpiresAt, entrySize, type Entry, type ResponseEntry, type ValueEntry, type VaryEntry } from '../../src/entry/entry.js';
 
 const times = { createdAt: 1_700_000_000_000, freshUntil: 1_700_000_060_000, staleWhileRevalidateUntil: 1_700_000_070_000, staleIfErrorUntil: 1_700_000_090_000 };
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Request } from 'express';
-import { canonicalUrl, digest, KeySpace, sortQuery, variantDigest } from '../../src/http/keys.js';
+import { canonicalUrl, sortQuery, variantDigest } from '../../src/http/keys.js';
+import { digest, KeySpace } from '../../src/stores/key-space.js';
 
 /** Just the request fields keying reads, as Express would set them. */
 function fakeRequest(fields: { protocol?: string; host?: string; originalUrl?: string; url?: string; headers?: Record<string, string | string[]> }): Request {

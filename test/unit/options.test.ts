@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { CacheConfigError, resilientCache, type ResilientCacheOptions } from '../../src/index.js';
-import { coreOf } from '../../src/cache.js';
-import { parseDuration } from '../../src/config/duration.js';
+import { parseDuration, type Duration } from '../../src/config/duration.js';
+import { resolveOptions, type ResolvedOptions } from '../../src/config/options.js';
 import { freePort } from '../helpers/free-port.js';
 
 /** Asserts that building a cache with `options` throws a CacheConfigError naming `option` and matching `fix`. */
@@ -26,6 +26,11 @@ function rejects(options: unknown, option: string, fix?: RegExp): CacheConfigErr
   return caught;
 }
 
+/** Builds a cache with `options` (it must build), then hands `use` what they resolve to: the values requests read. */
+async function withResolved(options: ResilientCacheOptions, use: (resolved: ResolvedOptions, cache: ReturnType<typeof resilientCache>) => void): Promise<void> {
+  await withCache(options, (cache) => use(resolveOptions(options), cache));
+}
+
 /** Builds a memory-only cache (or one with the given options), runs `use`, always closes it. */
 async function withCache(options: ResilientCacheOptions, use?: (cache: ReturnType<typeof resilientCache>) => void | Promise<void>): Promise<void> {
   const cache = resilientCache(options);
@@ -40,7 +45,7 @@ describe('resilientCache() options', () => {
   it('accepts no options at all and applies the documented defaults', async () => {
     const cache = resilientCache();
     try {
-      const { options } = coreOf(cache);
+      const options = resolveOptions(undefined);
       assert.equal(options.prefix, 'rc:');
       assert.equal(options.maxEntries, 10_000);
       assert.equal(options.maxBytes, 64 * 1024 * 1024);
@@ -83,7 +88,7 @@ describe('resilientCache() options', () => {
     ];
     for (const [input, ms] of good) {
       it(`ttl ${JSON.stringify(input)} is ${ms} ms`, async () => {
-        await withCache({ ttl: input as string }, (cache) => assert.equal(coreOf(cache).options.policy.ttlMs, ms));
+        await withResolved({ ttl: input as Duration }, (options) => assert.equal(options.policy.ttlMs, ms));
       });
     }
 
@@ -92,8 +97,8 @@ describe('resilientCache() options', () => {
     });
 
     it('null means the default, as for every option', async () => {
-      await withCache({ ttl: null as unknown as string, redis: null as unknown as undefined, lock: null as unknown as boolean }, (cache) => {
-        assert.equal(coreOf(cache).options.policy.ttlMs, 60_000);
+      await withResolved({ ttl: null as unknown as Duration, redis: null as unknown as undefined, lock: null as unknown as boolean }, (options, cache) => {
+        assert.equal(options.policy.ttlMs, 60_000);
         assert.equal(cache.tier, 'memory-only');
       });
     });
@@ -144,8 +149,7 @@ describe('resilientCache() options', () => {
     }
 
     it('accepts sensible counts', async () => {
-      await withCache({ memory: { maxEntries: 5, maxBytes: 4096 }, maxBodyBytes: 100, breaker: { failureThreshold: 2 } }, (cache) => {
-        const { options } = coreOf(cache);
+      await withResolved({ memory: { maxEntries: 5, maxBytes: 4096 }, maxBodyBytes: 100, breaker: { failureThreshold: 2 } }, (options) => {
         assert.equal(options.maxEntries, 5);
         assert.equal(options.maxBytes, 4096);
         assert.equal(options.maxBodyBytes, 100);
@@ -163,26 +167,26 @@ describe('resilientCache() options', () => {
 
   it('prefix must be a short string without spaces or braces', async () => {
     for (const bad of [1, false, 'has space', 'a{b}', 'x'.repeat(65)]) rejects({ prefix: bad }, 'prefix', /at most 64 characters/);
-    await withCache({ prefix: 'myapp:cache:' }, (cache) => assert.equal(coreOf(cache).options.prefix, 'myapp:cache:'));
-    await withCache({ prefix: '' }, (cache) => assert.equal(coreOf(cache).options.prefix, ''));
+    await withResolved({ prefix: 'myapp:cache:' }, (options) => assert.equal(options.prefix, 'myapp:cache:'));
+    await withResolved({ prefix: '' }, (options) => assert.equal(options.prefix, ''));
   });
 
   it('xCache must be a boolean', async () => {
     rejects({ xCache: 'yes' }, 'xCache', /true or false/);
     rejects({ xCache: 1 }, 'xCache', /true or false/);
-    await withCache({ xCache: false }, (cache) => assert.equal(coreOf(cache).options.xCache, false));
+    await withResolved({ xCache: false }, (options) => assert.equal(options.xCache, false));
   });
 
   it('statuses must be HTTP status codes between 200 and 599', async () => {
     for (const bad of [200, [100], [600], [200.5], ['200'], 'all']) rejects({ statuses: bad }, 'statuses', /e\.g\. \[200, 404\]/);
-    await withCache({ statuses: [200, 404] }, (cache) => assert.deepEqual([...coreOf(cache).options.policy.statuses], [200, 404]));
+    await withResolved({ statuses: [200, 404] }, (options) => assert.deepEqual([...options.policy.statuses], [200, 404]));
   });
 
   it('lock accepts true, false and an object of durations', async () => {
-    await withCache({ lock: false }, (cache) => assert.equal(coreOf(cache).options.lock, undefined));
-    await withCache({ lock: true }, (cache) => assert.deepEqual(coreOf(cache).options.lock, { ttlMs: 5000, waitMs: 5000 }));
-    await withCache({ lock: { ttl: '2s', wait: '250ms' } }, (cache) =>
-      assert.deepEqual({ ...coreOf(cache).options.lock }, { ttlMs: 2000, waitMs: 250 }));
+    await withResolved({ lock: false }, (options) => assert.equal(options.lock, undefined));
+    await withResolved({ lock: true }, (options) => assert.deepEqual(options.lock, { ttlMs: 5000, waitMs: 5000 }));
+    await withResolved({ lock: { ttl: '2s', wait: '250ms' } }, (options) =>
+      assert.deepEqual({ ...options.lock }, { ttlMs: 2000, waitMs: 250 }));
   });
 
   describe('redis', () => {

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ResponseEntry } from '../../src/entry/entry.js';
-import { etagMatches, replay } from '../../src/http/replay.js';
+import { etagMatches } from '../../src/http/conditional.js';
+import { replay } from '../../src/http/replay.js';
 
 describe('etagMatches (If-None-Match, weak comparison)', () => {
   it('matches the same strong tag', () => {
