@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { CacheCore } from '../core.js';
 import { createIgnoreMiddleware } from '../http/middleware.js';
 import { collectStats } from '../observe/stats-report.js';
-import { dashboardContentSecurityPolicy, dashboardPage } from './dashboard-page.js';
+import { dashboardContentSecurityPolicy, dashboardPage } from '../dashboard/page.js';
 
 /** Options for `statsRouter()`. */
 export interface StatsRouterOptions {

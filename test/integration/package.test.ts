@@ -69,8 +69,9 @@ async function project(root: string, name: string, files: Record<string, string>
 }
 
 /**
- * A tiny app, the same in both module systems: one route through the cache, asked twice over HTTP. It prints one
- * JSON line with what it saw, so the test can assert and show a useful diff.
+ * A tiny app, the same in both module systems: one route through the cache, asked twice over HTTP, and the stats
+ * dashboard (whose page, stylesheet and scripts are files read from dist/dashboard/). It prints one JSON line with
+ * what it saw, so the test can assert and show a useful diff.
  */
 function appSource(importLine: string, closing: string): string {
   return `${importLine}
@@ -83,6 +84,7 @@ app.get('/hello', (req, res) => {
   calls++;
   res.json({ hello: 'world', n: calls });
 });
+app.use('/stats', statsRouter(cache));
 const server = app.listen(0, '127.0.0.1', async () => {
   const base = 'http://127.0.0.1:' + server.address().port;
   const seen = [];
@@ -91,13 +93,24 @@ const server = app.listen(0, '127.0.0.1', async () => {
       const res = await fetch(base + '/hello');
       seen.push({ status: res.status, xCache: res.headers.get('x-cache'), body: await res.text() });
     }
+    const page = await fetch(base + '/stats/', { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    const inside = (tag) => html.slice(html.indexOf('<' + tag + '>'), html.indexOf('</' + tag + '>'));
+    const dashboard = {
+      status: page.status,
+      type: page.headers.get('content-type'),
+      csp: page.headers.get('content-security-policy'),
+      heading: inside('h1').slice(4),
+      style: inside('style').includes('.panel {'),
+      script: inside('script').includes('startDashboard();'),
+    };
     let configError = null;
     try {
       resilientCache({ tll: '1s' });
     } catch (error) {
       configError = { isConfigError: error instanceof CacheConfigError, message: error.message };
     }
-    console.log(JSON.stringify({ seen, calls, configError, tier: cache.tier }));
+    console.log(JSON.stringify({ seen, calls, configError, tier: cache.tier, dashboard }));
   } finally {
     server.close();
     await cache.close();
@@ -114,6 +127,7 @@ function assertAppOutput(stdout: string): void {
     calls: number;
     configError: { isConfigError: boolean; message: string } | null;
     tier: string;
+    dashboard: { status: number; type: string | null; csp: string | null; heading: string; style: boolean; script: boolean };
   };
   try {
     report = JSON.parse(line) as typeof report;
@@ -127,6 +141,12 @@ function assertAppOutput(stdout: string): void {
   assert.equal(report.tier, 'memory-only');
   assert.ok(report.configError?.isConfigError, 'CacheConfigError is exported and thrown for a bad option');
   assert.match(report.configError?.message ?? '', /did you mean `ttl`/);
+  const { dashboard } = report;
+  assert.deepEqual([dashboard.status, dashboard.heading], [200, 'Cache stats'], 'the stats router serves its dashboard');
+  assert.match(dashboard.type ?? '', /^text\/html/);
+  assert.match(dashboard.csp ?? '', /script-src 'sha256-[\w+/]+=*'; style-src 'sha256-[\w+/]+=*'/);
+  assert.ok(dashboard.style, 'the page inlines dist/dashboard/dashboard.css');
+  assert.ok(dashboard.script, 'the page inlines the scripts from dist/dashboard/');
 }
 
 const TYPESCRIPT_CHECK = `import express, { type Request } from 'express';
@@ -203,7 +223,11 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
   it('ships the build and its types, not the sources or tests', async () => {
     const { stdout } = await run('listing the tarball', 'tar', ['-tzf', tarball], root, RUN_TIMEOUT_MS);
     const files = stdout.trim().split('\n').map((file) => file.replace(/^package\//, ''));
-    for (const required of ['package.json', 'dist/index.js', 'dist/index.d.ts']) assert.ok(files.includes(required), `missing ${required}`);
+    const dashboard = ['page.html', 'dashboard.css', 'dom.js', 'figures.js', 'charts.js', 'samples.js', 'table.js', 'history-charts.js',
+      'dashboard.js'].map((file) => `dist/dashboard/${file}`);
+    for (const required of ['package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/dashboard/page.js', ...dashboard]) {
+      assert.ok(files.includes(required), `missing ${required}`);
+    }
     const unwanted = files.filter((file) => /^(src|test|bench|example-app|node_modules)\//.test(file) || /\.test\.|tsconfig/.test(file));
     assert.deepEqual(unwanted, []);
   });
@@ -211,7 +235,7 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
   it('works from an ES module app', async () => {
     const dir = await project(root, 'esm-app', {
       'package.json': JSON.stringify({ name: 'esm-app', private: true, type: 'module' }),
-      'app.js': appSource(`import express from 'express';\nimport { resilientCache, CacheConfigError } from '${repoPackage.name}';`, ''),
+      'app.js': appSource(`import express from 'express';\nimport { resilientCache, statsRouter, CacheConfigError } from '${repoPackage.name}';`, ''),
     }, tarball, [dependency('express')]);
     const { stdout } = await run('running the ES module app', process.execPath, ['app.js'], dir, RUN_TIMEOUT_MS);
     assertAppOutput(stdout);
@@ -220,7 +244,7 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
   it('works from a CommonJS app through require()', async () => {
     const dir = await project(root, 'cjs-app', {
       'package.json': JSON.stringify({ name: 'cjs-app', private: true, type: 'commonjs' }),
-      'app.js': appSource(`const express = require('express');\nconst { resilientCache, CacheConfigError } = require('${repoPackage.name}');`, ''),
+      'app.js': appSource(`const express = require('express');\nconst { resilientCache, statsRouter, CacheConfigError } = require('${repoPackage.name}');`, ''),
     }, tarball, [dependency('express')]);
     // Node 20.19+ loads ES modules through require() without a flag; the warning it prints goes to stderr.
     const { stdout } = await run('running the CommonJS app', process.execPath, ['app.js'], dir, RUN_TIMEOUT_MS);
