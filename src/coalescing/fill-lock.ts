@@ -53,7 +53,7 @@ export class FillLock {
         // Someone else is filling: wait for their entry, or for the lock to go (they failed: try to take it).
         while (this.#clock.now() < deadline) {
           await sleep(POLL_MS);
-          const { entry, failed } = await this.#store.get(entryKey);
+          const { entry, failed } = await this.#store.lookup(entryKey);
           if (entry) return { kind: 'filled', entry };
           if (failed) return { kind: 'alone' };
           if (!(await this.#store.redisCommand('EXISTS', (redis) => redis.lockHeld(lockKey), this.#command))) break;
@@ -71,7 +71,7 @@ export class FillLock {
    * look once more before running the handler.
    */
   async #lead(entryKey: string, lockKey: string, token: string): Promise<LockResult> {
-    const { entry } = await this.#store.get(entryKey);
+    const { entry } = await this.#store.lookup(entryKey);
     if (entry) {
       this.#release(lockKey, token);
       return { kind: 'filled', entry };

@@ -7,10 +7,8 @@ import createDebug from 'debug';
 export const log = Object.freeze({
   middleware: createDebug('express-resilient-cache:middleware'),
   redis: createDebug('express-resilient-cache:redis'),
-  memory: createDebug('express-resilient-cache:memory'),
   breaker: createDebug('express-resilient-cache:breaker'),
   stats: createDebug('express-resilient-cache:stats'),
-  health: createDebug('express-resilient-cache:health'),
 });
 
 /** Error messages can carry hostnames and, from some drivers, URLs with credentials: keep them short and scrubbed. */

@@ -54,11 +54,6 @@ export class SharedCounters {
     }, options.flushIntervalMs);
   }
 
-  /** Batches waiting for Redis. */
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   /** The figures the last successful `read()` returned, or null before one. */
   get lastRead(): SharedStats | null {
     return this.#lastRead;

@@ -2,11 +2,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { TierName } from '../stores/tiered-store.js';
 import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 
-/** What happened to one request or `getOrSet` call, from the cache's point of view. */
-export type Outcome = 'hits' | 'misses' | 'stale' | 'bypasses';
-/** Events counted besides outcomes. */
-export type Event = 'errors' | 'stores';
-
+/** What happened to requests and `getOrSet` calls (hits … bypasses), and what else is counted per name. */
 export const COUNTER_FIELDS = ['hits', 'misses', 'stale', 'bypasses', 'errors', 'stores'] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
 export type Counts = Record<CounterField, number>;

@@ -141,13 +141,8 @@ export class TieredStore extends EventEmitter {
     return this.#pending.keys.size + this.#pending.tagKeys.size;
   }
 
-  /** The entry under `key` in the tier that serves now. Never rejects. */
-  async get(key: string): Promise<Lookup> {
-    return this.lookup(key);
-  }
-
   /**
-   * Like `get`, but answers synchronously when memory serves (no
+   * The entry under `key` in the tier that serves now. Never rejects. Answers synchronously when memory serves (no
    * Redis, or the circuit is open): a memory hit then completes in the same tick, without a promise.
    */
   lookup(key: string): Lookup | Promise<Lookup> {

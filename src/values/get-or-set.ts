@@ -35,7 +35,7 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   const settings = resolve(core, options);
   const storeKey = core.keys.value(key);
   const since = core.values.mark();
-  const { entry: found, failed } = await core.store.get(storeKey);
+  const { entry: found, failed } = await core.store.lookup(storeKey);
   if (failed) core.stats.count(settings.name, 'errors');
   const entry = found?.kind === 'value' ? found : undefined;
   const now = core.clock.now();
