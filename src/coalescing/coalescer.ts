@@ -132,13 +132,25 @@ export class Coalescer<T> {
     }
   }
 
-  /** Runs `work` once per key among concurrent callers. */
-  run(key: string, work: () => Promise<T>): Promise<T> {
-    const existing = this.#inflight.get(key);
+  /**
+   * Runs `work` once per key among concurrent callers, and hands its result to all of them; with `since` (a `mark()`
+   * taken before the caller looked up), also to callers whose lookup overlapped a held result. `work` may call
+   * `hold(value)` to hand the value out at once while keeping the key until `work` returns (its store landing, say).
+   */
+  run(key: string, work: (hold: (value: T) => void) => Promise<T>, since?: number): Promise<T> {
+    const existing = this.pending(key, since);
     if (existing) return existing;
     const leader = this.lead(key);
+    let held = false;
+    const hold = (value: T) => {
+      held = true;
+      leader.hold(value);
+    };
     // Through a promise, so work that throws synchronously still reaches the waiters and frees the key.
-    Promise.resolve().then(work).then(leader.resolve, leader.reject);
+    Promise.resolve().then(() => work(hold)).then(
+      (value) => (held ? leader.release() : leader.resolve(value)),
+      (error: unknown) => (held ? leader.release() : leader.reject(error)),
+    );
     return leader.promise;
   }
 

@@ -54,3 +54,20 @@ export function entrySize(entry: Entry): number {
   if (entry.kind === 'response') size += entry.etag.length + entry.headers.reduce((n, h) => n + h.length + 16, 0);
   return size;
 }
+
+/** How long an entry stays fresh, then usable stale, from the moment it was made. */
+export interface Lifetimes {
+  readonly freshMs: number;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+}
+
+/** The moments of an entry made at `now` with these lifetimes. */
+export function entryTimes(now: number, { freshMs, staleWhileRevalidateMs, staleIfErrorMs }: Lifetimes): EntryTimes {
+  return {
+    createdAt: now,
+    freshUntil: now + freshMs,
+    staleWhileRevalidateUntil: now + freshMs + staleWhileRevalidateMs,
+    staleIfErrorUntil: now + freshMs + staleIfErrorMs,
+  };
+}

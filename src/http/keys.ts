@@ -8,11 +8,22 @@ import { digest, type KeySpace } from '../stores/key-space.js';
 export function canonicalUrl(req: Request): string {
   const url = req.originalUrl || req.url;
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : sortQuery(url.slice(q + 1));
-  // req.host honours `trust proxy` (X-Forwarded-Host); lower-cased because host names are case-insensitive.
-  const host = (req.host ?? '').toLowerCase();
-  return `${req.protocol}://${host}${path}${query ? `?${query}` : ''}`;
+  // req.host honours `trust proxy` (X-Forwarded-Host).
+  return canonicalText(req.protocol, req.host ?? '', q === -1 ? url : url.slice(0, q), q === -1 ? '' : url.slice(q + 1));
+}
+
+/** The same text `canonicalUrl(req)` makes for a request to an absolute URL (for `invalidate({ keys })`). */
+export function canonicalUrlOf(url: string): string | undefined {
+  const match = /^(https?):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url);
+  if (!match) return undefined;
+  const [, protocol = '', host = '', path = '', query = ''] = match;
+  return canonicalText(protocol.toLowerCase(), host, path || '/', query);
+}
+
+/** Host names are case-insensitive: lower-cased. */
+function canonicalText(protocol: string, host: string, path: string, query: string): string {
+  const sorted = sortQuery(query);
+  return `${protocol}://${host.toLowerCase()}${path}${sorted ? `?${sorted}` : ''}`;
 }
 
 /** Sorts `a=1&b=2` pairs by name, stably; empty pieces (`a=1&&b=2`) are dropped. */

@@ -5,9 +5,11 @@ import type { ResponseEntry, VaryEntry } from '../entry/entry.js';
 import { entryExpiresAt } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
 import { captureResponse, type CaptureMode, type CapturedResponse, type ResponseWriter } from './capture.js';
+import { stripConditionalHeaders } from './conditional.js';
 import type { Exchange } from './exchange.js';
 import { variantDigest } from './keys.js';
 import { judgeResponse, type Verdict } from './policy.js';
+import { REFRESH_GIVE_UP_MS } from './refresh.js';
 import { replay } from './replay.js';
 import { buildResponseEntry, transientEntry } from './response-entry.js';
 
@@ -65,9 +67,6 @@ async function joinFill(x: Exchange, base: string, pending: Promise<SharedRespon
   return true;
 }
 
-/** A background refresh that has not finished by then no longer holds back other fills of its key. */
-const REFRESH_GIVE_UP_MS = 30_000;
-
 type StorableVerdict = Extract<Verdict, { store: true }>;
 
 /**
@@ -100,9 +99,7 @@ class Fill {
   /** Starts recording and runs the handler. */
   start(): void {
     const x = this.#x;
-    // The client may hold a validator for an older version; the handler must produce the full response to store.
-    delete x.req.headers['if-none-match'];
-    delete x.req.headers['if-modified-since'];
+    stripConditionalHeaders(x.req);
     x.release = () => {
       this.#leader?.resolve(undefined);
       this.#releaseLock();

@@ -3,10 +3,13 @@ import { Socket } from 'node:net';
 import type { Application, Request } from 'express';
 import type { CacheCore } from '../core.js';
 import { describeError, log } from '../observe/debug.js';
+import { stripConditionalHeaders } from './conditional.js';
 
-/** Longest a refresh blocks the next one for its key, should its response never end. */
-const REFRESH_HOLD_MS = 30_000;
-const CONDITIONAL = new Set(['if-none-match', 'if-modified-since']);
+/**
+ * A background refresh that has not finished by then (its response never ended) no longer blocks the next refresh of
+ * its key, nor holds back other fills of it.
+ */
+export const REFRESH_GIVE_UP_MS = 30_000;
 const REFRESH = Symbol('express-resilient-cache.refresh');
 
 /** True for the copy of a request that a background refresh sends through the app. */
@@ -26,7 +29,7 @@ export function refreshInBackground(core: CacheCore, req: Request, key: string):
   // runs before it, and stale hits arriving meanwhile must not start a second refresh.
   core.refreshing.add(key);
   const done = () => core.refreshing.delete(key);
-  core.clock.setTimeout(done, REFRESH_HOLD_MS);
+  core.clock.setTimeout(done, REFRESH_GIVE_UP_MS);
   // Express sets `parent` on mounted sub-apps and `handle` on every app, though its types declare neither.
   type App = Application & { parent?: App; handle(req: unknown, res: unknown, done: (error?: unknown) => void): void };
   let app = req.app as App;
@@ -56,11 +59,9 @@ function copyRequest(req: Request): IncomingMessage {
   copy.httpVersionMajor = req.httpVersionMajor;
   copy.httpVersionMinor = req.httpVersionMinor;
   copy.httpVersion = req.httpVersion;
-  const headers = { ...req.headers };
-  delete headers['if-none-match'];
-  delete headers['if-modified-since'];
-  copy.headers = headers;
-  copy.rawHeaders = req.rawHeaders.filter((_, i, raw) => !CONDITIONAL.has(String(raw[i - (i % 2)]).toLowerCase()));
+  copy.headers = { ...req.headers };
+  copy.rawHeaders = [...req.rawHeaders];
+  stripConditionalHeaders(copy);
   copy.push(null);
   (copy as unknown as Record<symbol, unknown>)[REFRESH] = true;
   return copy;

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { ResponseEntry } from '../entry/entry.js';
+import { entryTimes, type Lifetimes, type ResponseEntry } from '../entry/entry.js';
 import { compact, flatten, Interner } from '../entry/intern.js';
 import type { CapturedResponse } from './capture.js';
 
@@ -57,23 +57,13 @@ export function buildResponseEntry(
     etag,
     name: strings.intern(name),
     tags: tags.length === 0 ? NO_TAGS : tags,
-    createdAt: now,
-    freshUntil: now + lifetimes.freshMs,
-    staleWhileRevalidateUntil: now + lifetimes.freshMs + lifetimes.staleWhileRevalidateMs,
-    staleIfErrorUntil: now + lifetimes.freshMs + lifetimes.staleIfErrorMs,
+    ...entryTimes(now, lifetimes),
   };
 }
 
 /** A response shared with concurrent waiters but not stored (an error, say): it lives only as long as the request. */
 export function transientEntry(res: ServerResponse, captured: CapturedResponse & { body: Buffer }, now: number, name: string): ResponseEntry {
   return buildResponseEntry(res, captured, now, NOT_KEPT, name, []);
-}
-
-/** How long a response stays fresh, then usable stale. */
-interface Lifetimes {
-  readonly freshMs: number;
-  readonly staleWhileRevalidateMs: number;
-  readonly staleIfErrorMs: number;
 }
 
 const NOT_KEPT: Lifetimes = Object.freeze({ freshMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 });

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { CacheCore } from '../core.js';
 import { describeError, log } from '../observe/debug.js';
 import { parseDuration, type Duration } from '../config/duration.js';
-import { entryExpiresAt, type ValueEntry } from '../entry/entry.js';
+import { entryExpiresAt, entryTimes, type Lifetimes, type ValueEntry } from '../entry/entry.js';
 import { CacheConfigError } from '../config/errors.js';
 import { decodeValue, encodeValue } from '../entry/value-codec.js';
 
@@ -65,11 +65,8 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   }
 }
 
-interface Settings {
+interface Settings extends Lifetimes {
   readonly name: string;
-  readonly freshMs: number;
-  readonly staleWhileRevalidateMs: number;
-  readonly staleIfErrorMs: number;
   readonly tags: readonly string[];
 }
 
@@ -89,20 +86,16 @@ function resolve<T>(core: CacheCore, options: GetOrSetOptions<T>): Settings {
 
 /** One fetch per key among concurrent callers; the value is stored without making the caller wait for the store. */
 function fetchAndStore<T>(core: CacheCore, storeKey: string, since: number, fetch: () => T | Promise<T>, settings: Settings): Promise<T> {
-  const pending = core.values.pending(storeKey, since);
-  if (pending) return pending as Promise<T>;
-  const leader = core.values.lead(storeKey);
-  const started = performance.now();
-  // Through a promise, so a fetch that throws synchronously still reaches the waiters and frees the key.
-  Promise.resolve().then(fetch).then(async (value) => {
+  return core.values.run(storeKey, async (hold) => {
+    const started = performance.now();
+    const value = await fetch();
     core.stats.latency.handler.record(performance.now() - started);
     // Callers get the value at once, and newcomers too until it is stored: a lookup sent before the store lands
     // would miss and fetch again.
-    leader.hold(value);
+    hold(value);
     await storeValue(core, storeKey, value, settings).catch(() => undefined);
-    leader.release();
-  }, leader.reject);
-  return leader.promise as Promise<T>;
+    return value;
+  }, since) as Promise<T>;
 }
 
 async function storeValue(core: CacheCore, storeKey: string, value: unknown, settings: Settings): Promise<void> {
@@ -116,16 +109,7 @@ async function storeValue(core: CacheCore, storeKey: string, value: unknown, set
   }
   if (!encoded) return;
   const now = core.clock.now();
-  const entry: ValueEntry = {
-    kind: 'value',
-    ...encoded,
-    name: settings.name,
-    tags: settings.tags,
-    createdAt: now,
-    freshUntil: now + settings.freshMs,
-    staleWhileRevalidateUntil: now + settings.freshMs + settings.staleWhileRevalidateMs,
-    staleIfErrorUntil: now + settings.freshMs + settings.staleIfErrorMs,
-  };
+  const entry: ValueEntry = { kind: 'value', ...encoded, name: settings.name, tags: settings.tags, ...entryTimes(now, settings) };
   const tagging = { tagKeys: settings.tags.map((tag) => core.keys.tag(tag)), nameKey: core.keys.name(settings.name) };
   if ((await core.store.set(storeKey, entry, entryExpiresAt(entry) - now, tagging)) !== undefined) core.stats.count(settings.name, 'stores');
 }

@@ -1,6 +1,6 @@
 import type { CacheCore } from '../core.js';
 import { CacheConfigError } from '../config/errors.js';
-import { sortQuery } from '../http/keys.js';
+import { canonicalUrlOf } from '../http/keys.js';
 import { digest } from '../stores/key-space.js';
 
 /** What to remove: any mix of keys, tags and names. */
@@ -21,7 +21,10 @@ export async function invalidate(core: CacheCore, what: InvalidateOptions): Prom
   if (typeof what !== 'object' || what === null) {
     throw new CacheConfigError('invalidate', 'takes { keys?, tags?, names? }, each an array of strings.');
   }
-  const keys = strings(what.keys, 'keys').map((key) => (ABSOLUTE_URL.test(key) ? core.keys.response(digest(canonicalFromUrl(key))) : core.keys.value(key)));
+  const keys = strings(what.keys, 'keys').map((key) => {
+    const url = canonicalUrlOf(key);
+    return url === undefined ? core.keys.value(key) : core.keys.response(digest(url));
+  });
   const names = strings(what.names, 'names');
   core.fills.forgetReleased();
   core.values.forgetReleased();
@@ -31,16 +34,6 @@ export async function invalidate(core: CacheCore, what: InvalidateOptions): Prom
     names,
     nameKeys: names.map((name) => core.keys.name(name)),
   });
-}
-
-const ABSOLUTE_URL = /^https?:\/\//i;
-
-/** The same text `canonicalUrl(req)` makes for a request to this URL. */
-function canonicalFromUrl(url: string): string {
-  const match = /^(https?):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url) as RegExpExecArray;
-  const [, protocol = '', host = '', path = '', query = ''] = match;
-  const sorted = sortQuery(query);
-  return `${protocol.toLowerCase()}://${host.toLowerCase()}${path || '/'}${sorted ? `?${sorted}` : ''}`;
 }
 
 function strings(value: unknown, option: string): string[] {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { coreOf } from '../../src/core.js';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
+import { canonicalUrlOf } from '../../src/http/keys.js';
 import { digest } from '../../src/stores/key-space.js';
 
 /** An Express app behind a real HTTP server, with the cache under test in front of its routes. */
@@ -63,8 +64,7 @@ export async function startCachedApp(options: ResilientCacheOptions, setup: Rout
     url,
     cache,
     handlerRuns: () => runs,
-    // canonicalUrl(): protocol, Host header (with its port), path and sorted query.
-    responseKey: (path) => core.keys.response(digest(`${url}${path}`)),
+    responseKey: (path) => core.keys.response(digest(canonicalUrlOf(`${url}${path}`) as string)),
     valueKey: (key) => core.keys.value(key),
     memoryEntries: () => core.store.memory.size,
     redisErrors: () => core.store.redisErrors,
