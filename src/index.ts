@@ -5,7 +5,7 @@ export type { StatsRouterOptions } from './routers/stats-router.js';
 export { CacheConfigError, RedisTimeoutError } from './config/errors.js';
 export { DEFAULTS } from './config/options.js';
 export type { ResilientCacheOptions, RouteOptions, CachePolicyOptions, TagsOption } from './config/options.js';
-export type { Duration } from './config/duration.js';
+export type { Duration, DurationUnit } from './config/duration.js';
 export type { GetOrSetOptions } from './values/get-or-set.js';
 export type { InvalidateOptions } from './values/invalidation.js';
 export type { HealthReport, HealthCheck, HealthStatus } from './observe/health.js';

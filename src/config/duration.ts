@@ -1,7 +1,13 @@
 import { CacheConfigError } from './errors.js';
 
-/** A duration: seconds as a number, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`. */
-export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` | string;
+/**
+ * A duration: seconds as a number, or a number with a unit: `'500ms'`, `'30s'`, `'5m'`, `'1h'`, `'1d'`. Anything else
+ * (`'5x'`, `'soon'`) is a type error, and a `CacheConfigError` at run time for values that escape the type checker.
+ */
+export type Duration = number | `${number}${DurationUnit}`;
+
+/** The units a duration string may end in. */
+export type DurationUnit = 'ms' | 's' | 'm' | 'h' | 'd';
 
 const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 });
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;

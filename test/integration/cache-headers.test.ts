@@ -6,7 +6,7 @@ import { resilientCache, type ResilientCache, type ResilientCacheOptions } from 
 import { Calls, STEADY, listen, redisReady, request, xCache, type RunningApp } from '../helpers/app.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Behaviour 4: X-Cache, Age, ETag and If-None-Match as a client sees them.
+// X-Cache, Age, ETag and If-None-Match as a client sees them.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];

@@ -8,7 +8,7 @@ import { STEADY, listen, redisKeys, redisReady, request, storedKeys, xCache } fr
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Behaviour 6: getOrSet, against Redis and without it.
+// getOrSet, against Redis and without it.
 
 let server: RedisServer;
 let cache: ResilientCache;

@@ -8,7 +8,7 @@ import {
 } from '../helpers/observability-app.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Issue 4, "figures add up exactly under concurrent load", and the shared figures catching up after Redis was out.
+// Figures add up exactly under concurrent load, and the shared figures catch up after Redis was out.
 // Every request is accounted for by name: hits + misses + stale + bypasses = requests sent, locally and in Redis.
 
 const EXPECTED_NAMES = ['/items/:id', '/now', '/private/:id', '/nostore/:id', 'values'];

@@ -7,7 +7,7 @@ import { startObservedApp, type ObservedApp } from '../helpers/observability-app
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startChildApp, type ChildApp } from '../helpers/spawn-child-app.js';
 
-// Issue 4: health answers 200/warn within its bound while Redis is frozen and 200/pass after; a password in the
+// Health answers 200/warn within its bound while Redis is frozen and 200/pass after; a password in the
 // Redis URL never shows in any output; `debug` namespaces print only when enabled, and nothing per request without.
 
 const SECRET = 's3cr3t-pw';

@@ -6,7 +6,7 @@ import { counters, outcomes, sendAll, type Planned } from '../helpers/observabil
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 import { startChildApp, type ChildApp } from '../helpers/spawn-child-app.js';
 
-// Issue 4: "two app processes sharing one Redis report the same shared totals". Two real node processes behind
+// Two app processes sharing one Redis report the same shared totals. Two real node processes behind
 // no balancer, one Redis, one prefix: each counts its own traffic, and both /stats answers carry the same
 // all-instance figures, equal to the sum of what each counted.
 
@@ -89,7 +89,7 @@ test('two processes on one Redis report identical shared totals, equal to the su
   const items = ra.shared.names['/items/:id'] as NameStats;
   assert.equal(items.hitRate, Math.round(((items.hits + items.stale) / items.total) * 10000) / 10000);
 
-  // The per-name route gives the seed's shape with the shared figures beside it.
+  // The per-name route gives one name's figures with all instances' beside them.
   const one = await (await fetch(`${b.base}/stats/${encodeURIComponent('/items/:id')}`)).json() as NameStats & { shared: NameStats };
   assert.equal(one.name, '/items/:id');
   assert.equal(outcomes(one), outcomes(rb.names['/items/:id'] as NameStats));

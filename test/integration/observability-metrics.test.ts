@@ -7,7 +7,7 @@ import { mixedPlan, sendAll, settled, startObservedApp, type ObservedApp } from 
 import { parsePrometheusText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Issue 4: "the Prometheus output parses and carries the expected series". The exposition is read by a strict
+// The Prometheus output parses and carries the expected series. The exposition is read by a strict
 // parser of the text format and compared with the cache's own figures.
 
 const P = 'express_resilient_cache_';

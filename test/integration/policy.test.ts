@@ -6,7 +6,7 @@ import { resilientCache, type ResilientCache, type ResilientCacheOptions } from 
 import { Calls, STEADY, headerLines, listen, redisKeys, redisReady, request, xCache, type RunningApp } from '../helpers/app.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Behaviour 2: safe by default, as a shared cache must be.
+// safe by default, as a shared cache must be.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];

@@ -7,7 +7,7 @@ import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, store
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// Behaviour 5: Redis when it answers, memory when it does not, and never a failed request because of Redis.
+// Redis when it answers, memory when it does not, and never a failed request because of Redis.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];
