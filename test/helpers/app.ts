@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express } from 'express';
 import type { ResilientCache } from '../../src/index.js';
+import type { FakeClock } from './fake-clock.js';
 import type { RedisServer } from './redis-server.js';
 
 /**
@@ -21,9 +22,13 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Listens on port 0 and resolves once the app accepts connections. */
+/**
+ * Listens on a free 127.0.0.1 port and resolves once the app accepts connections: the one way tests start an app.
+ * Idle keep-alive sockets stay open for a minute, so load that spans phases is never cut off under it.
+ */
 export async function listen(app: Express): Promise<RunningApp> {
   const server: Server = app.listen(0, '127.0.0.1');
+  server.keepAliveTimeout = 60_000;
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
@@ -103,9 +108,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
   }
 }
 
-/** Waits until the cache has connected and serves from Redis (it starts on memory while its client connects). */
-export function redisReady(cache: ResilientCache, timeoutMs = 5_000): Promise<void> {
-  return waitFor(() => cache.tier === 'redis', 'the cache to serve from Redis', timeoutMs);
+/**
+ * Waits until the cache has connected and serves from Redis (it starts on memory while its client connects). A cache
+ * on a fake clock probes Redis from a timer on that clock: pass the clock, and timers due now are run as it waits.
+ */
+export function redisReady(cache: ResilientCache, timeoutMs = 5_000, clock?: FakeClock): Promise<void> {
+  return waitFor(async () => {
+    await clock?.advance(0);
+    return cache.tier === 'redis';
+  }, 'the cache to serve from Redis', timeoutMs);
 }
 
 /** Resolves on the cache's next `event`; rejects after `timeoutMs`. Register before causing the event. */

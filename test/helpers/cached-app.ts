@@ -1,10 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { coreOf } from '../../src/core.js';
 import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { canonicalUrlOf } from '../../src/http/keys.js';
 import { digest } from '../../src/stores/key-space.js';
+import { listen } from './app.js';
 
 /** An Express app behind a real HTTP server, with the cache under test in front of its routes. */
 export interface CachedApp {
@@ -53,12 +52,8 @@ export async function startCachedApp(options: ResilientCacheOptions, setup: Rout
   let runs = 0;
   const app = express();
   setup(app, cache, () => void runs++);
-  const server = createServer(app);
-  // The load keeps sockets alive across phases; the server must not close them under it.
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const running = await listen(app);
+  const url = running.base;
   const core = coreOf(cache);
   return {
     url,
@@ -69,8 +64,7 @@ export async function startCachedApp(options: ResilientCacheOptions, setup: Rout
     memoryEntries: () => core.store.memory.size,
     redisErrors: () => core.store.redisErrors,
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await running.close();
       await cache.close();
     },
   };

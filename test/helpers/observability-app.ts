@@ -1,11 +1,10 @@
-import { once } from 'node:events';
-import { Agent, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
 import {
   healthRouter, resilientCache, statsRouter, type NameStats, type ResilientCache, type ResilientCacheOptions,
 } from '../../src/index.js';
+import { listen } from './app.js';
 
 /** An app with one route of each kind the counters tell apart, plus the health and stats routers. */
 export interface ObservedApp {
@@ -46,17 +45,13 @@ export async function startObservedApp(options: ResilientCacheOptions): Promise<
   app.use('/health', healthRouter(cache));
   app.use('/health-strict', healthRouter(cache, { warnAs503: true }));
   app.use('/stats', statsRouter(cache));
-  const server: Server = app.listen(0, '127.0.0.1');
-  server.keepAliveTimeout = 60_000;
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const running = await listen(app);
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: running.base,
     cache,
     fetches,
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await running.close();
       await cache.close();
     },
   };

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from './app.js';
 import { itemBodyOk, itemPaths, type CachedApp } from './cached-app.js';
 import { describeLoad, runLoad, startLoad, type LoadSummary, type RequestRecord } from './load.js';
 import type { RedisServer } from './redis-server.js';
@@ -90,7 +91,9 @@ export async function runOutage(plan: OutagePlan): Promise<OutageResult> {
     load.mark('recovering');
     await plan.heal();
     healedAt = Date.now();
-    if (await waitFor(() => app.cache.tier === 'redis', RECOVERY_BOUND_MS)) {
+    const recovered = await waitFor(() => app.cache.tier === 'redis', 'the cache to serve from Redis', RECOVERY_BOUND_MS, 10)
+      .then(() => true, () => false);
+    if (recovered) {
       recoveredAt = Date.now();
       recoveryMs = recoveredAt - healedAt;
     }
@@ -170,14 +173,4 @@ export function reportOutage(t: TestContext, result: OutageResult): void {
 /** The checks every outage scenario makes on its load: see {@link assertResilient} and {@link latencyBound}. */
 export function assertOutageResilient(result: OutageResult): void {
   assertResilient(result.summary, latencyBound(result.maxStallMs));
-}
-
-/** Polls `condition` every 10 ms; true once it holds, false if `timeoutMs` passes first. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await condition()) return true;
-    await sleep(10);
-  }
-  return condition();
 }

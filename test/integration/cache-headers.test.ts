@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Express } from 'express';
-import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
+import { createCache } from '../../src/cache.js';
+import type { ResilientCache, ResilientCacheOptions } from '../../src/index.js';
 import { Calls, STEADY, listen, redisReady, request, xCache, type RunningApp } from '../helpers/app.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 // X-Cache, Age, ETag and If-None-Match as a client sees them.
@@ -29,8 +30,11 @@ function routes(web: Express, cache: ResilientCache): void {
   });
 }
 
+/** Entry ages run on this clock, so an Age of a second takes no second. */
+const clock = new FakeClock(Date.now());
+
 async function startApp(options: ResilientCacheOptions): Promise<RunningApp> {
-  const cache = resilientCache({ ...STEADY, redis: server.url, prefix: `headers${++prefixes}:`, ttl: '60s', ...options });
+  const cache = createCache({ ...STEADY, redis: server.url, prefix: `headers${++prefixes}:`, ttl: '60s', ...options }, clock);
   const web = express();
   web.use(cache);
   routes(web, cache);
@@ -39,7 +43,7 @@ async function startApp(options: ResilientCacheOptions): Promise<RunningApp> {
     await app.close();
     await cache.close();
   });
-  await redisReady(cache);
+  await redisReady(cache, 5_000, clock);
   return app;
 }
 
@@ -65,7 +69,7 @@ describe('X-Cache, Age and ETag', () => {
     const hit = await request(app.base, '/plain');
     assert.equal(xCache(hit), 'HIT');
     assert.equal(hit.headers['age'], '0');
-    await sleep(1100); // Age counts whole seconds since the entry was stored
+    await clock.advance(1100); // Age counts whole seconds since the entry was stored
     const later = await request(app.base, '/plain');
     assert.equal(xCache(later), 'HIT');
     assert.ok(Number(later.headers['age']) >= 1, `Age ${later.headers['age']}`);

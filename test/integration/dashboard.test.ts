@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import express, { type Express, type Request, type Response } from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { resilientCache, statsRouter } from '../../src/index.js';
+import { listen } from '../helpers/app.js';
 
 // The stats dashboard in a real headless Chromium against the real package (memory-only cache): the page
 // must load cleanly, fetch nothing from elsewhere, and follow the figures as traffic arrives.
@@ -35,15 +33,12 @@ async function startApp(routes: (app: Express, cache: App['cache']) => void): Pr
   const app = express();
   routes(app, cache);
   app.use('/stats', statsRouter(cache));
-  const server: Server = app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const running = await listen(app);
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: running.base,
     cache,
     async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await running.close();
       await cache.close();
     },
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { waitFor } from '../helpers/app.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
@@ -205,7 +206,7 @@ describe('startFaultProxy', () => {
     assert.equal(proxy.connections(), 1);
     client.close();
     await client.closed;
-    await waitFor(() => proxy.connections() === 0);
+    await waitFor(() => proxy.connections() === 0, 'the proxy to hold no connections', 2000, 10);
   });
 
   it('adds latency in each direction and keeps order when latency changes', async () => {
@@ -256,7 +257,7 @@ describe('startFaultProxy', () => {
     for (const client of clients) {
       assert.equal(await within(client.closed, 1000), 'ECONNRESET');
     }
-    await waitFor(() => proxy.connections() === 0);
+    await waitFor(() => proxy.connections() === 0, 'the proxy to hold no connections', 2000, 10);
     const fresh = await RawClient.open(proxy.port);
     assert.equal(await fresh.send('PING'), 'PONG');
     fresh.close();
@@ -270,7 +271,7 @@ describe('startFaultProxy', () => {
     assert.equal(await connectOutcome(proxy.port), 'ECONNREFUSED');
 
     proxy.refuse(false);
-    await waitFor(async () => (await connectOutcome(proxy.port)) === 'connected');
+    await waitFor(async () => (await connectOutcome(proxy.port)) === 'connected', 'a connection through the proxy', 2000, 10);
     const fresh = await RawClient.open(proxy.port);
     assert.equal(await fresh.send('PING'), 'PONG');
     fresh.close();
@@ -286,12 +287,3 @@ describe('startFaultProxy', () => {
     }
   });
 });
-
-/** Polls `check` every 10 ms for up to 2 s. */
-async function waitFor(check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail('condition not met within 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

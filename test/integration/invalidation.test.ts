@@ -8,7 +8,7 @@ import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, store
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// invalidation by key, tag and name, from both tiers, and not lost while Redis is out.
+// Invalidation by key, tag and name, from both tiers, and not lost while Redis is out.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];

@@ -5,7 +5,7 @@ import { resilientCache, type ResilientCache } from '../../src/index.js';
 import { Calls, STEADY, listen, redisKeys, redisReady, request, storedKeys, xCache, type RunningApp } from '../helpers/app.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// what makes two requests the same entry, and what reaches Redis key names.
+// What makes two requests the same entry, and what reaches Redis key names.
 
 const PREFIX = 'keys:';
 const GREETINGS: Record<string, string> = { en: 'hello', fr: 'bonjour', de: 'hallo' };

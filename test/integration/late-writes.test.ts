@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/app.js';
 import { closeAll, startCachedApp, type CachedApp, type RouteSetup } from '../helpers/cached-app.js';
-import { waitFor } from '../helpers/outage.js';
 import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 import { resilientCache, type ResilientCache } from '../../src/index.js';
 
@@ -32,7 +32,7 @@ const taggedRoutes: RouteSetup = (expressApp, cache, count) => {
 
 async function startApp(): Promise<CachedApp> {
   const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, taggedRoutes));
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000), 'cache never reached Redis');
+  await waitFor(() => cached.cache.tier === 'redis', 'cache never reached Redis', 5000);
   return cached;
 }
 
@@ -45,7 +45,7 @@ async function xCache(cached: CachedApp, path: string): Promise<string | null> {
 /** Waits for Redis to be answering through the proxy and the cache to be on it again. */
 async function backToNormal(cached: CachedApp): Promise<void> {
   servers.proxy.setLatency(0);
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000), 'cache did not return to Redis');
+  await waitFor(() => cached.cache.tier === 'redis', 'cache did not return to Redis', 5000);
 }
 
 test('300 ms of latency: a store that timed out and lands after this instance invalidated the tag stays invalidated', async () => {
@@ -66,7 +66,7 @@ test('300 ms of latency: a store that timed out and lands after another instance
   // Another instance of the app, with a healthy direct connection to the same Redis.
   other = resilientCache({ redis: servers.redis.url, redisTimeout: '50ms' });
   const otherCache = other;
-  assert.ok(await waitFor(() => otherCache.tier === 'redis', 5000));
+  await waitFor(() => otherCache.tier === 'redis', 'the cache to serve from Redis', 5000);
   servers.proxy.setLatency(300);
   assert.equal(await xCache(cached, '/tagged/2'), 'MISS');
   // This instance gave up on its store 200 ms after sending it; the bytes reach Redis 300 ms after.
@@ -86,7 +86,7 @@ test('Redis frozen: a store buffered in the frozen server, invalidated meanwhile
   await cached.cache.invalidate({ tags: ['item:3'] });
   await sleep(1000);
   servers.redis.resume();
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  await waitFor(() => cached.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   await sleep(300);
   assert.equal(await servers.redis.command('EXISTS', cached.responseKey('/tagged/3')), '0', 'the late write resurrected the entry');
   assert.equal(await xCache(cached, '/tagged/3'), 'MISS');

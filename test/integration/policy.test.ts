@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Express } from 'express';
-import { resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
+import { createCache } from '../../src/cache.js';
+import type { ResilientCache, ResilientCacheOptions } from '../../src/index.js';
 import { Calls, STEADY, headerLines, listen, redisKeys, redisReady, request, xCache, type RunningApp } from '../helpers/app.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// safe by default, as a shared cache must be.
+// Safe by default, as a shared cache must be.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];
@@ -21,11 +22,13 @@ after(async () => {
 });
 
 let prefixes = 0;
+/** Freshness runs on this clock, so entries expire without waiting for them; it starts at the real time, like `Date`. */
+const clock = new FakeClock(Date.now());
 
 /** A Redis-backed cache under a prefix of its own, mounted with `app.use(cache)` in front of `routes`. */
 async function startApp(options: ResilientCacheOptions, routes: (app: Express, cache: ResilientCache) => void) {
   const prefix = `policy${++prefixes}:`;
-  const cache = resilientCache({ ...STEADY, redis: server.url, prefix, ...options });
+  const cache = createCache({ ...STEADY, redis: server.url, prefix, ...options }, clock);
   const web = express();
   web.use(cache);
   routes(web, cache);
@@ -34,7 +37,7 @@ async function startApp(options: ResilientCacheOptions, routes: (app: Express, c
     await app.close();
     await cache.close();
   });
-  await redisReady(cache);
+  await redisReady(cache, 5_000, clock);
   return { app, cache, prefix };
 }
 
@@ -206,7 +209,7 @@ describe("the handler's own freshness shortens the TTL, never lengthens it", () 
       });
       web.get('/expires', (_req, res) => {
         calls.add('expires');
-        res.set('Expires', new Date(Date.now() + 1500).toUTCString()).send('expires soon');
+        res.set('Expires', new Date(clock.now() + 1500).toUTCString()).send('expires soon');
       });
       web.get('/plain', (_req, res) => {
         calls.add('plain');
@@ -223,7 +226,7 @@ describe("the handler's own freshness shortens the TTL, never lengthens it", () 
     for (const path of paths) assert.deepEqual(await labels(longTtl, path, 2), ['200 MISS', '200 HIT'], path);
     assert.deepEqual(await labels(shortTtl, '/long', 2), ['200 MISS', '200 HIT']);
 
-    await sleep(2100); // the behaviour under test: entries expiring
+    await clock.advance(2100); // entries expire
 
     for (const path of ['/max-age', '/s-maxage', '/expires']) {
       assert.deepEqual(await labels(longTtl, path, 1), ['200 MISS'], `${path} expired by its own freshness`);

@@ -7,7 +7,7 @@ import { resilientCache, type ResilientCache } from '../../src/index.js';
 import { Calls, STEADY, headerLines, listen, redisKeys, redisReady, request, xCache, type RawResponse, type RunningApp } from '../helpers/app.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// whatever way a handler writes its response, a hit gives the client the same status, headers and bytes.
+// Whatever way a handler writes its response, a hit gives the client the same status, headers and bytes.
 
 const MAX_BODY = 64 * 1024;
 /** Random bytes with sequences that are not valid UTF-8 up front, so any text round-trip would show. */

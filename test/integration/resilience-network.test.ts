@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/app.js';
 import { closeAll, itemPaths, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
-import { assertBackOnRedis, assertOutageResilient, reportOutage, runOutage, waitFor } from '../helpers/outage.js';
+import { assertBackOnRedis, assertOutageResilient, reportOutage, runOutage } from '../helpers/outage.js';
 import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 
 // Redis stays healthy; the network between the app and Redis (the fault proxy) misbehaves.
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 async function startApp(): Promise<CachedApp> {
   app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' });
-  assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000), 'cache never reached Redis');
+  await waitFor(() => app?.cache.tier === 'redis', 'cache never reached Redis', 5000);
   return app;
 }
 

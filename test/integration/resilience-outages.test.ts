@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/app.js';
 import { closeAll, itemPaths, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
-import { assertBackOnRedis, assertOutageResilient, reportOutage, runOutage, waitFor } from '../helpers/outage.js';
+import { assertBackOnRedis, assertOutageResilient, reportOutage, runOutage } from '../helpers/outage.js';
 import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 
 // Redis itself goes away, stops, flaps or refuses writes, with the fault proxy in the path (passing traffic through
@@ -21,7 +22,7 @@ afterEach(async () => {
 /** A cache in front of `/items/:id`; unless Redis is meant to be absent, wait until it is on Redis. */
 async function startApp({ connected = true } = {}): Promise<CachedApp> {
   app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' });
-  if (connected) assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000), 'cache never reached Redis');
+  if (connected) await waitFor(() => app?.cache.tier === 'redis', 'cache never reached Redis', 5000);
   return app;
 }
 
@@ -109,7 +110,7 @@ test('Redis answering errors: writes fail with OOM (noeviction), reads keep work
   const warm = itemPaths(10, 'warm-');
   const cold = itemPaths(10, 'cold-');
   for (const path of warm) await (await fetch(`${cached.url}${path}`)).text();
-  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', ...warm.map(cached.responseKey))) === String(warm.length), 2000));
+  await waitFor(async () => (await servers.redis.command('EXISTS', ...warm.map(cached.responseKey))) === String(warm.length), 'the entries to be stored', 2000);
   let coldStoredDuringFault = -1;
   const result = await runOutage({
     app: cached,

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express from 'express';
-import { resilientCache, type ResilientCache } from '../../src/index.js';
+import { createCache } from '../../src/cache.js';
+import type { ResilientCache } from '../../src/index.js';
 import { Calls, STEADY, listen, redisKeys, redisReady, request, storedKeys, xCache, type RunningApp } from '../helpers/app.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 // `app.use(cache)` and `cache.route(...)` on the same path: one lookup, one store, the route's options win.
@@ -14,10 +15,12 @@ let server: RedisServer;
 let cache: ResilientCache;
 let app: RunningApp;
 const calls = new Calls();
+/** Entry freshness runs on this clock, so the route's ttl can run out without waiting for it. */
+const clock = new FakeClock(Date.now());
 
 before(async () => {
   server = await startRedisServer();
-  cache = resilientCache({ ...STEADY, redis: server.url, prefix: PREFIX, ttl: '60s' });
+  cache = createCache({ ...STEADY, redis: server.url, prefix: PREFIX, ttl: '60s' }, clock);
   const web = express();
   web.use(cache);
   web.get('/combo', cache.route({ ttl: '1s', name: 'combo', tags: ['combo-tag'] }), (_req, res) => {
@@ -29,7 +32,7 @@ before(async () => {
     res.send(`now ${calls.of('now')}`);
   });
   app = await listen(web);
-  await redisReady(cache);
+  await redisReady(cache, 5_000, clock);
 });
 
 after(async () => {
@@ -70,7 +73,7 @@ describe('app.use(cache) with cache.route(options) on the same path', () => {
     assert.deepEqual([figures.hits, figures.misses, figures.stores], [1, 1, 1]);
     assert.equal(cache.stats().names['/combo'], undefined, 'not also under the path');
 
-    await sleep(1100); // the behaviour under test: the route's ttl expiring while the app's would not
+    await clock.advance(1100); // the route's ttl runs out while the app's would not
     const expired = await request(app.base, '/combo');
     assert.equal(xCache(expired), 'MISS');
     assert.equal(expired.body.toString(), 'combo v2');

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Express, NextFunction, Request, Response } from 'express';
+import { waitFor } from '../helpers/app.js';
 import { closeAll, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
 import { describeLoad, runLoad, type LoadSummary } from '../helpers/load.js';
-import { assertResilient, MAX_LATENCY_MS, waitFor } from '../helpers/outage.js';
+import { assertResilient, MAX_LATENCY_MS } from '../helpers/outage.js';
 import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 import type { ResilientCache } from '../../src/index.js';
 
@@ -68,7 +69,7 @@ function bodyOk(path: string, body: string): boolean {
 
 async function startApp(): Promise<CachedApp> {
   const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, staleRoutes));
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000), 'cache never reached Redis');
+  await waitFor(() => cached.cache.tier === 'redis', 'cache never reached Redis', 5000);
   return cached;
 }
 
@@ -80,7 +81,7 @@ async function get(cached: CachedApp, path: string): Promise<{ status: number; b
 /** Requests `path` and waits until its entry is in Redis. */
 async function fill(cached: CachedApp, path: string): Promise<void> {
   assert.equal((await get(cached, path)).xCache, 'MISS');
-  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.responseKey(path))) === '1', 2000), `${path} not stored`);
+  await waitFor(async () => (await servers.redis.command('EXISTS', cached.responseKey(path))) === '1', `${path} not stored`, 2000);
 }
 
 function load(cached: CachedApp, paths: string[], durationMs: number): Promise<LoadSummary> {
@@ -167,7 +168,7 @@ test('Cache-Control stale-if-error and stale-while-revalidate on the response se
   const swr = await get(cached, '/cc-swr/e');
   assert.deepEqual([swr.status, swr.xCache, swr.body], [200, 'STALE', 'cc-swr e v1']);
   assert.ok(performance.now() - started < REFRESH_MS, 'the stale answer waited for the refresh');
-  assert.ok(await waitFor(async () => (await get(cached, '/cc-swr/e')).body === 'cc-swr e v2', 2000));
+  await waitFor(async () => (await get(cached, '/cc-swr/e')).body === 'cc-swr e v2', 'the refreshed body', 2000);
 });
 
 test('getOrSet staleIfError: a failing fetch inside the window returns the stale value; outside, the error', async () => {
@@ -183,7 +184,7 @@ test('getOrSet staleIfError: a failing fetch inside the window returns the stale
   };
   await cache.getOrSet('sie', fetchValue, { ttl: '300ms', staleIfError: '10s' });
   await cache.getOrSet('sie-short', fetchValue, { ttl: '300ms', staleIfError: '300ms' });
-  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('sie'), cached.valueKey('sie-short'))) === '2', 2000));
+  await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('sie'), cached.valueKey('sie-short'))) === '2', 'the entries to be stored', 2000);
   await sleep(700);
   failing = true;
   version = 2;
@@ -206,7 +207,7 @@ test('getOrSet staleWhileRevalidate: stale value at once, one background fetch, 
     return { version };
   };
   await cache.getOrSet('swr', fetchValue, options);
-  assert.ok(await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('swr'))) === '1', 2000));
+  await waitFor(async () => (await servers.redis.command('EXISTS', cached.valueKey('swr'))) === '1', 'the entries to be stored', 2000);
   await sleep(400);
   version = 2;
   fetches = 0;
@@ -215,6 +216,6 @@ test('getOrSet staleWhileRevalidate: stale value at once, one background fetch, 
   const tookMs = performance.now() - started;
   assert.ok(values.every((v) => v.version === 1), 'a caller did not get the stale value');
   assert.ok(tookMs < MAX_LATENCY_MS, `stale values took ${tookMs} ms`);
-  assert.ok(await waitFor(async () => (await cache.getOrSet('swr', fetchValue, options)).version === 2, 2000));
+  await waitFor(async () => (await cache.getOrSet('swr', fetchValue, options)).version === 2, 'the refreshed value', 2000);
   assert.equal(fetches, 1);
 });

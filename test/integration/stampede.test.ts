@@ -5,9 +5,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
+import { waitFor } from '../helpers/app.js';
 import { closeAll, startCachedApp, type CachedApp } from '../helpers/cached-app.js';
 import { describeLoad, runLoad, type LoadSummary } from '../helpers/load.js';
-import { assertResilient, DEADLINE_MS, LATENCY_MARGIN_MS, waitFor } from '../helpers/outage.js';
+import { assertResilient, DEADLINE_MS, LATENCY_MARGIN_MS } from '../helpers/outage.js';
 import { useRedisBehindProxy } from '../helpers/redis-behind-proxy.js';
 import { SLOW_HANDLER_MS, slowBodyOk, slowRoutes } from '../helpers/slow-routes.js';
 
@@ -67,7 +68,7 @@ async function stampede(url: string, path: string, requests: number): Promise<Lo
 
 test('500 concurrent requests for one cold URL run its 200 ms handler once', async (t) => {
   app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes);
-  assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
+  await waitFor(() => app?.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   const summary = await stampede(app.url, '/slow/one-process', 500);
   for (const line of describeLoad(summary).split('\n')) t.diagnostic(line);
   t.diagnostic(`handler runs: ${app.handlerRuns()}`);
@@ -82,7 +83,7 @@ test('500 concurrent requests for one cold URL run its 200 ms handler once', asy
 
 test('a request whose lookup missed while the first response was being stored joins it, not the handler', async () => {
   const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes));
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  await waitFor(() => cached.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   // 15 ms each way: the second request's lookup is on the wire while the first response's store is.
   servers.proxy.setLatency(15);
   try {
@@ -105,7 +106,7 @@ test('a request whose lookup ran into its deadline until after the first respons
   // ends at 400 ms and its store lands at about 700 ms. The second request, sent at 600 ms, looks up while the store
   // is on the wire and gives up on its lookup at about 800 ms, after the first fill has let go of the key.
   const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '200ms' }, slowRoutes));
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  await waitFor(() => cached.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   servers.proxy.setLatency(150);
   try {
     const path = '/slow/lookup-outlives-fill';
@@ -122,7 +123,7 @@ test('a request whose lookup ran into its deadline until after the first respons
 
 test('getOrSet: 500 concurrent calls and a late one while the value is being stored fetch once', async () => {
   app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms' }, slowRoutes);
-  assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
+  await waitFor(() => app?.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   const { cache } = app;
   let fetches = 0;
   const fetchValue = async () => {
@@ -149,7 +150,7 @@ test('getOrSet: a call whose lookup ran into its deadline until after the value 
   // The timeline of the HTTP test above: the first call's value lands at about 700 ms, the second call's lookup runs
   // from 600 ms to its 200 ms deadline.
   const cached = (app = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '200ms' }, slowRoutes));
-  assert.ok(await waitFor(() => cached.cache.tier === 'redis', 5000));
+  await waitFor(() => cached.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   let fetches = 0;
   const fetchValue = async () => {
     fetches++;
@@ -176,7 +177,7 @@ test('two processes sharing Redis with lock: true run the handler once in all (2
   const options = { redis: servers.proxy.url, redisTimeout: '500ms', lock: true } as const;
   app = await startCachedApp(options, slowRoutes);
   const other = await startChild(options);
-  assert.ok(await waitFor(() => app?.cache.tier === 'redis', 5000));
+  await waitFor(() => app?.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   const path = '/slow/two-processes';
   const [here, there] = await Promise.all([stampede(app.url, path, 250), stampede(other, path, 250)]);
   const childRuns = ((await (await fetch(`${other}/runs`)).json()) as { runs: number }).runs;
@@ -194,7 +195,7 @@ test('lock: an instance that wins the lock just after another released it serves
   const latencyMs = 10;
   const a = (app = await startCachedApp({ redis: servers.redis.url, redisTimeout: '50ms', lock: true }, slowRoutes));
   const b = (second = await startCachedApp({ redis: servers.proxy.url, redisTimeout: '50ms', lock: true }, slowRoutes));
-  assert.ok(await waitFor(() => a.cache.tier === 'redis' && b.cache.tier === 'redis', 5000));
+  await waitFor(() => a.cache.tier === 'redis' && b.cache.tier === 'redis', 'the cache to serve from Redis', 5000);
   servers.proxy.setLatency(latencyMs);
   try {
     const rounds: string[] = [];

@@ -6,7 +6,7 @@ import { STEADY, listen, redisReady, request, xCache, type RunningApp } from '..
 import { freePort } from '../helpers/free-port.js';
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
-// counters per name, the stats router and the health router.
+// Counters per name, the stats router and the health router.
 
 let server: RedisServer;
 const closers: Array<() => Promise<void>> = [];
