@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { CacheConfigError, resilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { parseDuration, type Duration } from '../../src/config/duration.js';
-import { resolveOptions, type ResolvedOptions } from '../../src/config/options.js';
+import type { ResolvedOptions } from '../../src/config/options.js';
+import { resolveOptions } from '../../src/config/resolve-options.js';
 import { freePort } from '../helpers/free-port.js';
 
 /** Asserts that building a cache with `options` throws a CacheConfigError naming `option` and matching `fix`. */

@@ -1,0 +1,130 @@
+import { parseDuration, type Duration } from './duration.js';
+import { CacheConfigError } from './errors.js';
+import {
+  DEFAULTS, type CachePolicyOptions, type ResilientCacheOptions, type ResolvedOptions, type ResolvedPolicy,
+  type ResolvedRoute, type RouteOptions,
+} from './options.js';
+import { suggest } from './suggest.js';
+
+const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'breaker', 'lock', 'stats',
+  'ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses'] as const;
+const ROUTE_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'name', 'tags', 'key'] as const;
+
+/**
+ * Validates `resilientCache()` options once, at setup, and resolves them to what the request path reads.
+ * `null` means the same as leaving an option out, for every option.
+ */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  const options = checkObject(input ?? {}, 'options', TOP_LEVEL_KEYS) as ResilientCacheOptions;
+  const memory = checkObject(options.memory ?? {}, 'memory', ['maxEntries', 'maxBytes']) as NonNullable<ResilientCacheOptions['memory']>;
+  const breaker = checkObject(options.breaker ?? {}, 'breaker', ['failureThreshold', 'openFor']) as NonNullable<ResilientCacheOptions['breaker']>;
+  const stats = checkObject(options.stats ?? {}, 'stats', ['flushInterval', 'window']) as NonNullable<ResilientCacheOptions['stats']>;
+  checkRedis(options.redis);
+  return Object.freeze({
+    redis: options.redis ?? undefined,
+    prefix: checkPrefix(options.prefix ?? DEFAULTS.prefix),
+    maxEntries: checkCount(memory.maxEntries ?? DEFAULTS.maxEntries, 'memory.maxEntries'),
+    maxBytes: checkCount(memory.maxBytes ?? DEFAULTS.maxBytes, 'memory.maxBytes'),
+    maxBodyBytes: checkCount(options.maxBodyBytes ?? DEFAULTS.maxBodyBytes, 'maxBodyBytes'),
+    redisTimeoutMs: parseDuration(options.redisTimeout ?? DEFAULTS.redisTimeout, 'redisTimeout', { allowZero: false }),
+    xCache: checkBoolean(options.xCache ?? DEFAULTS.xCache, 'xCache'),
+    failureThreshold: checkCount(breaker.failureThreshold ?? DEFAULTS.failureThreshold, 'breaker.failureThreshold'),
+    openForMs: parseDuration(breaker.openFor ?? DEFAULTS.openFor, 'breaker.openFor', { allowZero: false }),
+    lock: resolveLock(options.lock),
+    flushIntervalMs: parseDuration(stats.flushInterval ?? DEFAULTS.flushInterval, 'stats.flushInterval', { allowZero: false }),
+    statsWindowMs: parseDuration(stats.window ?? DEFAULTS.statsWindow, 'stats.window', { allowZero: false }),
+    policy: resolvePolicy(options, undefined, ''),
+  });
+}
+
+/** Validates `cache.route()` options; values it leaves out come from the app-wide policy. */
+export function resolveRouteOptions(input: unknown, base: ResolvedPolicy): ResolvedRoute {
+  const options = checkObject(input ?? {}, 'route', ROUTE_KEYS) as RouteOptions;
+  if (options.name != null && (typeof options.name !== 'string' || options.name === '')) {
+    throw new CacheConfigError('route.name', 'must be a non-empty string.');
+  }
+  if (options.tags != null && typeof options.tags !== 'function' && !isStringArray(options.tags)) {
+    throw new CacheConfigError('route.tags', 'must be an array of strings or a function (req, res) => string[].');
+  }
+  if (options.key != null && typeof options.key !== 'function') {
+    throw new CacheConfigError('route.key', 'must be a function (req) => string.');
+  }
+  return Object.freeze({
+    policy: resolvePolicy(options, base, 'route.'),
+    name: options.name ?? undefined,
+    tags: options.tags ?? undefined,
+    key: options.key ?? undefined,
+  });
+}
+
+function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undefined, path: string): ResolvedPolicy {
+  const statuses = options.statuses ?? (base ? undefined : DEFAULTS.statuses);
+  if (statuses !== undefined && (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599))) {
+    throw new CacheConfigError(`${path}statuses`, 'must be an array of HTTP status codes between 200 and 599, e.g. [200, 404].');
+  }
+  const duration = (key: 'ttl' | 'staleWhileRevalidate' | 'staleIfError', fallback: number | undefined, dflt: Duration) =>
+    options[key] != null ? parseDuration(options[key], `${path}${key}`) : fallback ?? parseDuration(dflt, key);
+  return Object.freeze({
+    ttlMs: duration('ttl', base?.ttlMs, DEFAULTS.ttl),
+    staleWhileRevalidateMs: duration('staleWhileRevalidate', base?.staleWhileRevalidateMs, DEFAULTS.staleWhileRevalidate),
+    staleIfErrorMs: duration('staleIfError', base?.staleIfErrorMs, DEFAULTS.staleIfError),
+    statuses: statuses ? new Set(statuses) : (base as ResolvedPolicy).statuses,
+  });
+}
+
+function resolveLock(lock: ResilientCacheOptions['lock']): ResolvedOptions['lock'] {
+  if (lock == null || lock === false) return undefined;
+  if (lock === true) return { ttlMs: parseDuration(DEFAULTS.lockTtl, 'lock.ttl'), waitMs: parseDuration(DEFAULTS.lockWait, 'lock.wait') };
+  const value = checkObject(lock, 'lock', ['ttl', 'wait']) as { ttl?: Duration; wait?: Duration };
+  return Object.freeze({
+    ttlMs: parseDuration(value.ttl ?? DEFAULTS.lockTtl, 'lock.ttl', { allowZero: false }),
+    waitMs: parseDuration(value.wait ?? DEFAULTS.lockWait, 'lock.wait'),
+  });
+}
+
+function checkObject(value: unknown, path: string, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CacheConfigError(path, `must be an object, not ${Array.isArray(value) ? 'an array' : typeof value}.`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      const guess = suggest(key, known);
+      const where = path === 'options' ? key : `${path}.${key}`;
+      throw new CacheConfigError(where, `is not an option${guess ? `; did you mean \`${guess}\`?` : `. Known options: ${known.join(', ')}.`}`);
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+function checkRedis(redis: unknown): void {
+  if (redis == null || typeof redis === 'string' || (typeof redis === 'object' && redis !== null && !Array.isArray(redis))) {
+    if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+      throw new CacheConfigError('redis', 'must be a URL starting with redis:// or rediss://, ioredis options, or an ioredis client.');
+    }
+    return;
+  }
+  throw new CacheConfigError('redis', 'must be a URL, ioredis options, an ioredis Redis or Cluster, or left out for memory only.');
+}
+
+function checkPrefix(prefix: unknown): string {
+  if (typeof prefix !== 'string' || prefix.length > 64 || /[\s{}]/.test(prefix)) {
+    throw new CacheConfigError('prefix', 'must be a string of at most 64 characters without spaces or braces, e.g. \'rc:\'.');
+  }
+  return prefix;
+}
+
+function checkCount(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new CacheConfigError(path, `must be a whole number of 1 or more, not ${String(value)}.`);
+  }
+  return value;
+}
+
+function checkBoolean(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new CacheConfigError(path, 'must be true or false.');
+  return value;
+}
+
+function isStringArray(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
