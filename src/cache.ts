@@ -123,7 +123,7 @@ export function statsRouter(cache: ResilientCache, options?: StatsRouterOptions)
 /** Builds the parts from checked options and hands each what it needs. */
 function createCore(options: ResolvedOptions, clock: Clock): CacheCore {
   const keys = new KeySpace(options.prefix);
-  const stats = new Stats(clock);
+  const stats = new Stats(clock, options.maxNames);
   const redis = options.redis === undefined ? undefined
     : new RedisStore(createRedisClient(options.redis, options.redisTimeoutMs), { writeTimeoutMs: options.redisTimeoutMs * 4 });
   const store = new TieredStore({

@@ -32,6 +32,15 @@ export interface CachePolicyOptions {
    * @default [200]
    */
   statuses?: readonly number[];
+  /**
+   * Cookies that never change a response (analytics, consent, A/B buckets): names, or patterns of names. A request
+   * carrying any other cookie is neither answered from nor stored in the shared cache (`X-Cache: BYPASS`), since a
+   * session cookie makes a page one user's; a request whose cookies are all listed is cached as if it carried none.
+   * `true` says the route's response is the same for everyone whatever cookies come with the request (a public page
+   * on a site with logins). A route that gives its own `key` caches requests with cookies under that key.
+   * @default [] (any cookie makes a request personal)
+   */
+  ignoreCookies?: true | readonly (string | RegExp)[];
 }
 
 /** Options for one route: `cache.route({ ... })`. */
@@ -41,8 +50,9 @@ export interface RouteOptions extends CachePolicyOptions {
   /** Tags to invalidate the route's entries by, e.g. `(req) => [\`user:${req.params.id}\`]`. @default [] */
   tags?: TagsOption;
   /**
-   * The route's own cache key. A route that gives one opts in to caching requests that carry `Authorization`:
-   * the key must then include whatever makes the response differ between users.
+   * The route's own cache key. A route that gives one opts in to caching requests that carry `Authorization` or
+   * cookies: the key must then include whatever makes the response differ between users (`invalidate({ routeKeys })`
+   * removes an entry by it).
    * @default protocol, host, path and sorted query
    */
   key?: (req: Request) => string;
@@ -101,6 +111,12 @@ export interface ResilientCacheOptions extends CachePolicyOptions {
     /** How long another instance waits for the entry before running the handler itself. @default '5s' */
     wait?: Duration;
   };
+  /**
+   * Most distinct counter names kept; counts for names beyond it go to `(other)`, so no traffic can grow the stats
+   * without bound. Names are route names and path patterns, and `getOrSet` names.
+   * @default 500
+   */
+  maxNames?: number;
   /** Counters shared by all instances through Redis. */
   stats?: {
     /** How often local counts are flushed to Redis, off the request path. @default '1s' */
@@ -116,6 +132,14 @@ export interface ResolvedPolicy {
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
   readonly statuses: ReadonlySet<number>;
+  readonly ignoreCookies: CookieRule;
+}
+
+/** `ignoreCookies` resolved: every cookie, or these names and patterns. */
+export interface CookieRule {
+  readonly all: boolean;
+  readonly names: ReadonlySet<string>;
+  readonly patterns: readonly RegExp[];
 }
 
 export interface ResolvedRoute {
@@ -138,6 +162,7 @@ export interface ResolvedOptions {
   readonly lock: { readonly ttlMs: number; readonly waitMs: number } | undefined;
   readonly flushIntervalMs: number;
   readonly statsWindowMs: number;
+  readonly maxNames: number;
   readonly policy: ResolvedPolicy;
 }
 
@@ -147,6 +172,8 @@ export const DEFAULTS = Object.freeze({
   staleWhileRevalidate: 0,
   staleIfError: 0,
   statuses: Object.freeze([200]),
+  ignoreCookies: Object.freeze([] as string[]),
+  maxNames: 500,
   prefix: 'rc:',
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,

@@ -1,14 +1,15 @@
 import { parseDuration, type Duration } from './duration.js';
 import { CacheConfigError } from './errors.js';
 import {
-  DEFAULTS, type CachePolicyOptions, type ResilientCacheOptions, type ResolvedOptions, type ResolvedPolicy,
+  DEFAULTS, type CachePolicyOptions, type CookieRule, type ResilientCacheOptions, type ResolvedOptions, type ResolvedPolicy,
   type ResolvedRoute, type RouteOptions,
 } from './options.js';
 import { suggest } from './suggest.js';
 
+const POLICY_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'ignoreCookies'] as const;
 const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'breaker', 'lock', 'stats',
-  'ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses'] as const;
-const ROUTE_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'name', 'tags', 'key'] as const;
+  'maxNames', ...POLICY_KEYS] as const;
+const ROUTE_KEYS = [...POLICY_KEYS, 'name', 'tags', 'key'] as const;
 
 /**
  * Validates `resilientCache()` options once, at setup, and resolves them to what the request path reads.
@@ -33,6 +34,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     lock: resolveLock(options.lock),
     flushIntervalMs: parseDuration(stats.flushInterval ?? DEFAULTS.flushInterval, 'stats.flushInterval', { allowZero: false }),
     statsWindowMs: parseDuration(stats.window ?? DEFAULTS.statsWindow, 'stats.window', { allowZero: false }),
+    maxNames: checkCount(options.maxNames ?? DEFAULTS.maxNames, 'maxNames'),
     policy: resolvePolicy(options, undefined, ''),
   });
 }
@@ -69,7 +71,26 @@ function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undef
     staleWhileRevalidateMs: duration('staleWhileRevalidate', base?.staleWhileRevalidateMs, DEFAULTS.staleWhileRevalidate),
     staleIfErrorMs: duration('staleIfError', base?.staleIfErrorMs, DEFAULTS.staleIfError),
     statuses: statuses ? new Set(statuses) : (base as ResolvedPolicy).statuses,
+    ignoreCookies: options.ignoreCookies != null ? resolveCookieRule(options.ignoreCookies, `${path}ignoreCookies`)
+      : base?.ignoreCookies ?? resolveCookieRule(DEFAULTS.ignoreCookies, 'ignoreCookies'),
   });
+}
+
+/** Cookie names are RFC 6265 tokens: a string that is not one can never match a cookie, so it is a mistake. */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function resolveCookieRule(value: unknown, path: string): CookieRule {
+  if (value === true) return Object.freeze({ all: true, names: new Set<string>(), patterns: [] });
+  const fix = 'must be true (every cookie) or a list of cookie names and RegExps, e.g. [\'_ga\', /^_utm/].';
+  if (!Array.isArray(value)) throw new CacheConfigError(path, fix);
+  const names = new Set<string>();
+  const patterns: RegExp[] = [];
+  for (const item of value as unknown[]) {
+    if (item instanceof RegExp) patterns.push(new RegExp(item.source, item.flags.replace(/[gy]/g, '')));
+    else if (typeof item === 'string' && COOKIE_NAME.test(item)) names.add(item);
+    else throw new CacheConfigError(path, `${fix} ${JSON.stringify(String(item))} is not a cookie name.`);
+  }
+  return Object.freeze({ all: false, names, patterns: Object.freeze(patterns) });
 }
 
 function resolveLock(lock: ResilientCacheOptions['lock']): ResolvedOptions['lock'] {

@@ -3,11 +3,10 @@ import type { ResolvedRoute } from '../config/options.js';
 import type { CacheCore } from '../core.js';
 import type { ResponseEntry } from '../entry/entry.js';
 import type { CounterField } from '../observe/stats.js';
+import type { BypassReason } from './identity.js';
 import { isRefresh } from './refresh.js';
 import { replay, type ReplayLabel } from './replay.js';
-
-/** Counter name for requests no route matched (404s, static files served by middleware). */
-export const UNMATCHED = '(unmatched)';
+import { routeName } from './route-names.js';
 
 /**
  * Where a request handed on to its handler stands. filling: its response is being recorded for the cache; bypass:
@@ -34,6 +33,8 @@ export class Exchange {
   /** The route's options, once its middleware has run. */
   route: ResolvedRoute | undefined;
   phase: Phase = 'bypass';
+  /** Why the request was bypassed, when it was for who it is (a route may lift that). */
+  bypassedFor: BypassReason | undefined;
   /** Stops a fill this request leads (releasing its waiters) when its route opts out or takes over. */
   release: () => void = () => undefined;
 
@@ -64,11 +65,9 @@ export class Exchange {
     return this.core.options.xCache && !this.refresh;
   }
 
-  /** The name the request is counted under: the route's `name`, else its path pattern as Express matched it. */
+  /** The name the request is counted under: the route's `name`, else its path pattern (see `routeName`). */
   get name(): string {
-    if (this.route?.name) return this.route.name;
-    const matched = this.req.route as { path?: unknown } | undefined;
-    return typeof matched?.path === 'string' ? `${this.req.baseUrl}${matched.path}` : UNMATCHED;
+    return this.route?.name ?? routeName(this.req);
   }
 
   /** The route's tags for this response. A tag function that throws stops the response being stored or shared. */

@@ -1,43 +1,88 @@
+import { unescape } from 'node:querystring';
 import type { Request } from 'express';
 import { digest, type KeySpace } from '../stores/key-space.js';
 
+// What a request's entry is keyed by: its protocol, host, path and query, each as the app will read it, so that two
+// requests share an entry only when the app would parse them alike. The parts are joined with a character none of
+// them can hold (a newline), so no part can spill into another.
+
 /**
- * The text a response is cached under: protocol, host, path and query with its parameters in a stable sorted order
- * (duplicates keep their relative order, since `?a=1&a=2` and `?a=2&a=1` can mean different things).
+ * RFC 3986 host (IP-literal, IPv4 or reg-name) with an optional port. Anything else in `Host` or a trusted
+ * `X-Forwarded-Host` (a `/`, a `\`, a space, `@`) is not a host, and such a request is never keyed.
  */
-export function canonicalUrl(req: Request): string {
-  const url = req.originalUrl || req.url;
-  const q = url.indexOf('?');
-  // req.host honours `trust proxy` (X-Forwarded-Host).
-  return canonicalText(req.protocol, req.host ?? '', q === -1 ? url : url.slice(0, q), q === -1 ? '' : url.slice(q + 1));
+const HOST = /^(?:\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/;
+
+/**
+ * The host the app sees, read from the request's own headers the same way on every Express version: the first
+ * `X-Forwarded-Host` when `trust proxy` trusts the peer, else `Host`. Kept as sent (not lower-cased): the app may tell
+ * `EXAMPLE.TEST` from `example.test`, so the cache must not merge them.
+ */
+export function requestHost(req: Request): string {
+  const forwarded = req.headers['x-forwarded-host'];
+  if (typeof forwarded === 'string' && forwarded !== '') {
+    const trust = req.app?.get('trust proxy fn') as ((address: string | undefined, hop: number) => boolean) | undefined;
+    if (typeof trust === 'function' && trust(req.socket?.remoteAddress, 0)) {
+      const comma = forwarded.indexOf(',');
+      return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
+    }
+  }
+  return req.headers.host ?? '';
 }
 
-/** The same text `canonicalUrl(req)` makes for a request to an absolute URL (for `invalidate({ keys })`). */
+/**
+ * The canonical text of a URL's parts, or undefined when they cannot be keyed (the host is not a host, the protocol
+ * neither http nor https). `target` is the path and query as sent.
+ */
+export function canonicalText(protocol: string, host: string, target: string): string | undefined {
+  if ((protocol !== 'http' && protocol !== 'https') || !HOST.test(host)) return undefined;
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const query = q === -1 ? '' : canonicalQuery(target.slice(q + 1));
+  return `${protocol}\n${host}\n${path}\n${query}`;
+}
+
+/** The canonical text of an absolute URL, as a request for it would be keyed (for `invalidate({ keys })`). */
 export function canonicalUrlOf(url: string): string | undefined {
-  const match = /^(https?):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url);
+  const match = /^(https?):\/\/([^/?#]*)([^#]*)/i.exec(url);
   if (!match) return undefined;
-  const [, protocol = '', host = '', path = '', query = ''] = match;
-  return canonicalText(protocol.toLowerCase(), host, path || '/', query);
+  const [, protocol = '', host = '', target = ''] = match;
+  return canonicalText(protocol.toLowerCase(), host, target.startsWith('/') ? target : `/${target}`);
 }
 
-/** Host names are case-insensitive: lower-cased. */
-function canonicalText(protocol: string, host: string, path: string, query: string): string {
-  const sorted = sortQuery(query);
-  return `${protocol}://${host.toLowerCase()}${path}${sorted ? `?${sorted}` : ''}`;
-}
-
-/** Sorts `a=1&b=2` pairs by name, stably; empty pieces (`a=1&&b=2`) are dropped. */
-export function sortQuery(query: string): string {
+/**
+ * The query as the app reads it: each name and value decoded as Express's parsers decode them (`+` is a space,
+ * `%6c` is `l`), the pairs sorted stably by name (so repeated names keep their order, as `?a=1&a=2` and `?a=2&a=1` are
+ * different lists), and written back one canonical way. Names sort by the part before any `[`, so `a`, `a[]` and
+ * `a[x]` keep their relative order too: the extended parser (qs) builds one value from them.
+ */
+export function canonicalQuery(query: string): string {
   if (query === '') return '';
-  const pairs = query.split('&').filter((pair) => pair !== '');
-  if (pairs.length < 2) return pairs.join('&');
-  const named = pairs.map((pair) => {
-    const eq = pair.indexOf('=');
-    return { name: eq === -1 ? pair : pair.slice(0, eq), pair };
-  });
-  // Array.prototype.sort is stable, so duplicates keep their order.
-  named.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  return named.map((n) => n.pair).join('&');
+  const pairs: { readonly sortBy: string; readonly text: string }[] = [];
+  for (const piece of query.split('&')) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    const name = decode(eq === -1 ? piece : piece.slice(0, eq));
+    const bracket = name.indexOf('[');
+    const text = eq === -1 ? encode(name) : `${encode(name)}=${encode(decode(piece.slice(eq + 1)))}`;
+    pairs.push({ sortBy: bracket === -1 ? name : name.slice(0, bracket), text });
+  }
+  // Array.prototype.sort is stable.
+  pairs.sort((x, y) => (x.sortBy < y.sortBy ? -1 : x.sortBy > y.sortBy ? 1 : 0));
+  return pairs.map((pair) => pair.text).join('&');
+}
+
+/** node:querystring's decoding: lenient, so a stray `%` stays as it is rather than failing. */
+function decode(text: string): string {
+  return unescape(text.includes('+') ? text.replace(/\+/g, ' ') : text);
+}
+
+function encode(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    // A lone surrogate has no UTF-8 form; the decoders above never make one, but a key must never throw.
+    return encodeURIComponent(text.replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
+  }
 }
 
 /** A request's base digest and the Redis key of its response. */
@@ -47,12 +92,12 @@ export interface RequestKey {
 }
 
 /**
- * Remembers the digest and key of recently seen request texts: a hit then costs a map lookup instead of a SHA-256
- * and two string joins. Bounded; when full it starts over, which costs only the hashing it would have done anyway.
+ * The keys of requests, remembered by the raw text they were computed from: a hit then costs a map lookup instead of
+ * parsing the query and a SHA-256. Bounded; when full it starts over, which costs only the work it would have done.
  */
 export class RequestKeys {
   readonly #keys: KeySpace;
-  readonly #seen = new Map<string, RequestKey>();
+  readonly #seen = new Map<string, RequestKey | null>();
   readonly #maxSize: number;
 
   constructor(keys: KeySpace, maxSize = 2048) {
@@ -60,15 +105,42 @@ export class RequestKeys {
     this.#maxSize = maxSize;
   }
 
-  of(text: string): RequestKey {
-    let known = this.#seen.get(text);
+  /** The key of a request for its URL, or undefined when it cannot be keyed (see `canonicalText`). */
+  ofRequest(req: Request): RequestKey | undefined {
+    const protocol = req.protocol;
+    const host = requestHost(req);
+    const target = req.originalUrl || req.url;
+    const raw = `${protocol}\n${host}\n${target}`;
+    let known = this.#seen.get(raw);
     if (known === undefined) {
-      const base = digest(text);
-      known = { digest: base, key: this.#keys.response(base) };
-      if (this.#seen.size >= this.#maxSize) this.#seen.clear();
-      this.#seen.set(text, known);
+      const text = canonicalText(protocol, host, target);
+      known = text === undefined ? null : this.#make(text);
+      this.#remember(raw, known);
     }
+    return known ?? undefined;
+  }
+
+  /** The key a route's own `key(req)` names; in a namespace no URL can reach. */
+  ofRouteKey(routeKey: string): RequestKey {
+    const text = `key\n${routeKey}`;
+    let known = this.#seen.get(text);
+    if (!known) this.#remember(text, (known = this.#make(text)));
     return known;
+  }
+
+  /** The key of a URL's canonical text (from `canonicalText` or `canonicalUrlOf`). */
+  ofCanonical(text: string): RequestKey {
+    return this.#make(text);
+  }
+
+  #make(text: string): RequestKey {
+    const base = digest(text);
+    return { digest: base, key: this.#keys.response(base) };
+  }
+
+  #remember(raw: string, key: RequestKey | null): void {
+    if (this.#seen.size >= this.#maxSize) this.#seen.clear();
+    this.#seen.set(raw, key);
   }
 }
 

@@ -6,7 +6,8 @@ import { describeError, log } from '../observe/debug.js';
 import type { Lookup } from '../stores/tiered-store.js';
 import { captureResponse } from './capture.js';
 import { Exchange } from './exchange.js';
-import { canonicalUrl, variantDigest, type RequestKey } from './keys.js';
+import { bypassReason, isIdentity, type BypassReason } from './identity.js';
+import { variantDigest, type RequestKey } from './keys.js';
 import { miss } from './miss.js';
 import { refreshInBackground } from './refresh.js';
 
@@ -33,16 +34,22 @@ export function createRouteMiddleware(core: CacheCore, route: ResolvedRoute | fa
       return next();
     }
     if (earlier) {
-      if (route.key === undefined || earlier.phase === 'handed-over') {
+      if (earlier.phase === 'handed-over' || !(route.key !== undefined || liftedBy(route, earlier))) {
         earlier.route = route;
         return next();
       }
-      // A key of its own: the app-wide lookup used another key, so this route looks up again under its own.
+      // A key of its own (the app-wide lookup used another), or cookie rules of its own that let this request use
+      // the cache: this route looks up again.
       earlier.phase = 'handed-over';
       earlier.release();
     }
     run(new Exchange(core, req, res, next, route));
   };
+}
+
+/** True when the app-wide middleware bypassed a request for who it is, and this route's rules let it in. */
+function liftedBy(route: ResolvedRoute, earlier: Exchange): boolean {
+  return earlier.phase === 'bypass' && isIdentity(earlier.bypassedFor) && bypassReason(earlier.req, route, route.policy) === undefined;
 }
 
 /**
@@ -77,15 +84,21 @@ function run(x: Exchange): void {
 function serve(x: Exchange): void | Promise<void> {
   const { core, req, route } = x;
   if (core.closed || (req.method !== 'GET' && req.method !== 'HEAD')) return x.next();
-  // A shared cache must not answer one user with another's response: only a route with its own key opts in.
-  if (req.headers.authorization !== undefined && route?.key === undefined) return bypass(x);
-  let requestKey: RequestKey;
+  // A shared cache must not answer one user with another's response (see identity.ts).
+  const reason = bypassReason(req, route, route?.policy ?? core.options.policy);
+  if (reason) return bypass(x, reason);
+  let requestKey: RequestKey | undefined;
   try {
-    requestKey = core.requestKeys.of(route?.key ? `key\n${route.key(req)}` : canonicalUrl(req));
+    if (!route?.key) requestKey = core.requestKeys.ofRequest(req);
+    else {
+      const own: unknown = route.key(req);
+      if (typeof own === 'string') requestKey = core.requestKeys.ofRouteKey(own);
+      else if (log.middleware.enabled) log.middleware('route key() returned %s, not a string; not caching', typeof own);
+    }
   } catch (error) {
     if (log.middleware.enabled) log.middleware('cache key could not be computed (%s); not caching', describeError(error));
-    return bypass(x);
   }
+  if (!requestKey) return bypass(x);
   if (x.refresh) return miss(x, requestKey.digest, { key: requestKey.key, since: undefined, stale: undefined, failed: false });
   const found = lookup(x, requestKey);
   if (found instanceof Promise) {
@@ -141,7 +154,8 @@ function afterFirst(x: Exchange, { digest: base, key: baseKey }: RequestKey, fir
  * Lets a request through to its handler without looking up or storing, marks it `X-Cache: BYPASS` and counts it.
  * A route with its own key that runs later may still take the request over (see `Exchange`).
  */
-function bypass(x: Exchange): void {
+function bypass(x: Exchange, reason?: BypassReason): void {
+  x.bypassedFor = reason;
   x.attach('bypass');
   captureResponse(x.res, {
     maxBodyBytes: 0,

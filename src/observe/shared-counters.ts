@@ -3,7 +3,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { KeySpace } from '../stores/key-space.js';
 import type { CommandOptions, TieredStore } from '../stores/tiered-store.js';
 import { describeError, log } from './debug.js';
-import { COUNTER_FIELDS, addCounts, describeCounts, emptyCounts, type Counts, type NameStats, type Stats } from './stats.js';
+import { COUNTER_FIELDS, nameRecord, addCounts, describeCounts, emptyCounts, type Counts, type NameStats, type Stats } from './stats.js';
 
 const HOUR_MS = 3_600_000;
 /** Reading or writing the shared figures is off the request path, but never unbounded; a failure is not Redis's fault. */
@@ -106,12 +106,9 @@ export class SharedCounters {
         counts[counter] += Number(value);
       }
     }
-    const names: Record<string, NameStats> = {};
     const sum = emptyCounts();
-    for (const [name, counts] of byName) {
-      names[name] = describeCounts(name, counts);
-      addCounts(sum, counts);
-    }
+    for (const counts of byName.values()) addCounts(sum, counts);
+    const names = nameRecord([...byName].map(([name, counts]) => describeCounts(name, counts)));
     return { names, totals: describeCounts('*', sum), windowSeconds: Math.round(this.#windowMs / 1000) };
   }
 

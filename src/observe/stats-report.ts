@@ -4,7 +4,7 @@ import type { TierState } from '../stores/tiered-store.js';
 import type { LatencySummary } from './histogram.js';
 import { readRedisInfo, type RedisServerSummary } from './redis-info.js';
 import type { SharedStats } from './shared-counters.js';
-import type { NameStats } from './stats.js';
+import { nameRecord, type NameStats } from './stats.js';
 
 /** What `cache.stats()` returns and the stats router serves. */
 export interface StatsReport {
@@ -32,8 +32,7 @@ export function statsReport(core: CacheCore): StatsReport {
   const { store, stats, instance, clock } = core;
   const circuit = store.circuit;
   const now = clock.now();
-  const names: Record<string, NameStats> = {};
-  for (const figures of stats.names()) names[figures.name] = figures;
+  const names = nameRecord(stats.names());
   return {
     generatedAt: new Date(now).toISOString(),
     instance: { id: instance.id, uptimeSeconds: Math.round((now - instance.startedAt) / 100) / 10 },

@@ -2,6 +2,9 @@ import type { Clock, Timer } from '../clock.js';
 import type { TierName } from '../stores/tiered-store.js';
 import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 
+/** Where counts go for names past `maxNames`. */
+export const OTHER_NAMES = '(other)';
+
 /** What happened to requests and `getOrSet` calls (hits … bypasses), and what else is counted per name. */
 export const COUNTER_FIELDS = ['hits', 'misses', 'stale', 'bypasses', 'errors', 'stores'] as const;
 export type CounterField = (typeof COUNTER_FIELDS)[number];
@@ -25,6 +28,16 @@ export function describeCounts(name: string, counts: Counts): NameStats {
   return { name, ...counts, total, hitRate: total === 0 ? 0 : Math.round(((counts.hits + counts.stale) / total) * 10000) / 10000 };
 }
 
+/**
+ * Figures by name, in an object with no prototype: a name is request-independent text, but one such as `__proto__`
+ * or `constructor` must be a name like any other, never reach Object.prototype.
+ */
+export function nameRecord(list: Iterable<NameStats>): Record<string, NameStats> {
+  const record = Object.create(null) as Record<string, NameStats>;
+  for (const figures of list) record[figures.name] = figures;
+  return record;
+}
+
 export function addCounts(into: Counts, from: Readonly<Counts>): Counts {
   for (const field of COUNTER_FIELDS) into[field] += from[field];
   return into;
@@ -45,9 +58,11 @@ export class Stats {
   };
   readonly #clock: Clock;
   readonly #rotation: Timer;
+  readonly #maxNames: number;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, maxNames: number) {
     this.#clock = clock;
+    this.#maxNames = maxNames;
     this.#rotation = clock.setInterval(() => {
       for (const latency of Object.values(this.latency)) latency.rotate();
     }, RECENT_SLOT_MS);
@@ -58,7 +73,9 @@ export class Stats {
     this.#clock.clearTimer(this.#rotation);
   }
 
+  /** Counts under `name`; once `maxNames` names are known, a new name's counts go to `(other)`. */
   count(name: string, field: CounterField, by = 1): void {
+    if (this.#names.size >= this.#maxNames && !this.#names.has(name)) name = OTHER_NAMES;
     bump(this.#names, name, field, by);
     bump(this.#unflushed, name, field, by);
   }

@@ -31,8 +31,9 @@ export function createStatsRouter(core: CacheCore, options: StatsRouterOptions =
     // Names are path patterns such as /users/:id: clients send them URL-encoded, and Express has decoded them already.
     const name = String(req.params.name);
     const report = await collectStats(core);
-    const local = report.names[name];
-    const all = report.shared?.names[name];
+    // Own names only: `constructor` or `__proto__` asked for is a name nobody has, never Object.prototype's.
+    const local = Object.hasOwn(report.names, name) ? report.names[name] : undefined;
+    const all = report.shared && Object.hasOwn(report.shared.names, name) ? report.shared.names[name] : undefined;
     res.set('Cache-Control', 'no-store');
     if (!local && !all) {
       res.status(404).json({ error: `no figures for name ${JSON.stringify(name)}` });

@@ -56,6 +56,9 @@ export interface RawResponse {
 export interface RequestOptions {
   method?: string;
   headers?: Record<string, string>;
+  /** A request body: sent with `Content-Length`, or chunked with `chunked: true`. */
+  body?: string | Buffer;
+  chunked?: boolean;
 }
 
 /**
@@ -78,7 +81,10 @@ export function request(base: string, path: string, options: RequestOptions = {}
       }));
     });
     req.on('error', reject);
-    req.end();
+    if (options.body === undefined) return void req.end();
+    if (options.chunked) req.setHeader('Transfer-Encoding', 'chunked');
+    else req.setHeader('Content-Length', Buffer.byteLength(options.body));
+    req.end(options.body);
   });
 }
 

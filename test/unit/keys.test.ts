@@ -1,74 +1,128 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Request } from 'express';
-import { canonicalUrl, sortQuery, variantDigest } from '../../src/http/keys.js';
+import { canonicalQuery, canonicalText, canonicalUrlOf, RequestKeys, variantDigest } from '../../src/http/keys.js';
 import { digest, KeySpace } from '../../src/stores/key-space.js';
 
 /** Just the request fields keying reads, as Express would set them. */
-function fakeRequest(fields: { protocol?: string; host?: string; originalUrl?: string; url?: string; headers?: Record<string, string | string[]> }): Request {
+function fakeRequest(fields: { protocol?: string; originalUrl?: string; url?: string; headers?: Record<string, string | string[]>; trust?: boolean }): Request {
   return {
     protocol: fields.protocol ?? 'http',
-    host: fields.host ?? 'example.com',
     originalUrl: fields.originalUrl ?? fields.url ?? '/',
     url: fields.url ?? fields.originalUrl ?? '/',
-    headers: fields.headers ?? {},
+    headers: { host: 'example.com', ...fields.headers },
+    socket: { remoteAddress: '127.0.0.1' },
+    app: { get: (setting: string) => (setting === 'trust proxy fn' ? () => fields.trust === true : undefined) },
   } as unknown as Request;
 }
 
-describe('sortQuery', () => {
+describe('canonicalQuery', () => {
   it('sorts parameters by name', () => {
-    assert.equal(sortQuery('b=2&a=1&c=3'), 'a=1&b=2&c=3');
+    assert.equal(canonicalQuery('b=2&a=1&c=3'), 'a=1&b=2&c=3');
   });
 
   it('keeps repeated parameters in their original order (it is stable)', () => {
-    assert.equal(sortQuery('b=1&a=2&b=0&a=1'), 'a=2&a=1&b=1&b=0');
-    assert.notEqual(sortQuery('a=2&a=1'), sortQuery('a=1&a=2'));
+    assert.equal(canonicalQuery('b=1&a=2&b=0&a=1'), 'a=2&a=1&b=1&b=0');
+    assert.notEqual(canonicalQuery('a=2&a=1'), canonicalQuery('a=1&a=2'));
   });
 
   it('drops empty pairs', () => {
-    assert.equal(sortQuery('a=1&&b=2&'), 'a=1&b=2');
-    assert.equal(sortQuery('&&'), '');
-    assert.equal(sortQuery(''), '');
+    assert.equal(canonicalQuery('a=1&&b=2&'), 'a=1&b=2');
+    assert.equal(canonicalQuery('&&'), '');
+    assert.equal(canonicalQuery(''), '');
   });
 
   it('keeps flags without a value, and sorts them by name', () => {
-    assert.equal(sortQuery('z&a=1&flag'), 'a=1&flag&z');
+    assert.equal(canonicalQuery('z&a=1&flag'), 'a=1&flag&z');
   });
 
   it('gives the same text for the same parameters in any order', () => {
     const orders = ['x=1&y=2&z=3', 'z=3&x=1&y=2', 'y=2&z=3&x=1'];
-    assert.equal(new Set(orders.map(sortQuery)).size, 1);
+    assert.equal(new Set(orders.map(canonicalQuery)).size, 1);
+  });
+
+  it('sorts by the decoded name, so encodings of one name keep their order', () => {
+    assert.notEqual(canonicalQuery('lang=en&%6cang=evil'), canonicalQuery('%6cang=evil&lang=en'));
+    assert.notEqual(canonicalQuery('a+b=1&a%20b=2'), canonicalQuery('a%20b=2&a+b=1'));
+    assert.equal(canonicalQuery('%6cang=en'), canonicalQuery('lang=en'));
+    assert.equal(canonicalQuery('q=a+b'), canonicalQuery('q=a%20b'));
+  });
+
+  it("keeps a, a[] and a[x] in their relative order: the extended parser builds one value of them", () => {
+    assert.notEqual(canonicalQuery('a=1&a[]=2'), canonicalQuery('a[]=2&a=1'));
+    assert.equal(canonicalQuery('b=1&a[]=2&a=3'), canonicalQuery('a[]=2&a=3&b=1'));
+  });
+
+  it('never throws on malformed escapes', () => {
+    assert.equal(canonicalQuery('a=%zz&b=%'), 'a=%25zz&b=%25');
   });
 });
 
-describe('canonicalUrl', () => {
-  it('joins protocol, host, path and sorted query', () => {
-    const req = fakeRequest({ protocol: 'https', host: 'api.example.com', originalUrl: '/users/42?b=2&a=1' });
-    assert.equal(canonicalUrl(req), 'https://api.example.com/users/42?a=1&b=2');
+describe('canonicalText', () => {
+  it('joins protocol, host, path and sorted query, each part on its own line', () => {
+    assert.equal(canonicalText('https', 'api.example.com', '/users/42?b=2&a=1'), 'https\napi.example.com\n/users/42\na=1&b=2');
   });
 
-  it('lower-cases the host but keeps the path as sent', () => {
-    const req = fakeRequest({ host: 'API.Example.COM:8080', originalUrl: '/Users/Ann' });
-    assert.equal(canonicalUrl(req), 'http://api.example.com:8080/Users/Ann');
+  it('keeps the host and the path as sent', () => {
+    assert.equal(canonicalText('http', 'API.Example.COM:8080', '/Users/Ann'), 'http\nAPI.Example.COM:8080\n/Users/Ann\n');
   });
 
-  it('leaves no dangling ? for an empty query', () => {
-    assert.equal(canonicalUrl(fakeRequest({ originalUrl: '/x?' })), 'http://example.com/x');
-    assert.equal(canonicalUrl(fakeRequest({ originalUrl: '/x?&&' })), 'http://example.com/x');
+  it('gives the same text for an empty query and none', () => {
+    const none = canonicalText('http', 'example.com', '/x');
+    assert.equal(canonicalText('http', 'example.com', '/x?'), none);
+    assert.equal(canonicalText('http', 'example.com', '/x?&&'), none);
   });
 
-  it('uses originalUrl, so a router mounted at /api keys on the full path', () => {
-    const req = fakeRequest({ originalUrl: '/api/items?id=1', url: '/items?id=1' });
-    assert.equal(canonicalUrl(req), 'http://example.com/api/items?id=1');
-  });
-
-  it('tells protocols and hosts apart', () => {
-    const urls = new Set([
-      canonicalUrl(fakeRequest({ protocol: 'http', host: 'a.com', originalUrl: '/' })),
-      canonicalUrl(fakeRequest({ protocol: 'https', host: 'a.com', originalUrl: '/' })),
-      canonicalUrl(fakeRequest({ protocol: 'http', host: 'b.com', originalUrl: '/' })),
+  it('tells protocols, hosts and ports apart', () => {
+    const texts = new Set([
+      canonicalText('http', 'a.com', '/'), canonicalText('https', 'a.com', '/'), canonicalText('http', 'b.com', '/'),
+      canonicalText('http', 'a.com:8080', '/'), canonicalText('http', 'A.com', '/'),
     ]);
-    assert.equal(urls.size, 3);
+    assert.equal(texts.size, 5);
+  });
+
+  it('refuses what is not an RFC 3986 host with an optional port, and protocols other than http(s)', () => {
+    for (const host of ['example.test/docs', 'example.test\\docs', 'a b', 'user@host', 'a.test:80x', 'a.test?x', '[::1']) {
+      assert.equal(canonicalText('http', host, '/'), undefined, host);
+    }
+    for (const host of ['example.test', 'a.test:8080', '127.0.0.1:3000', '[::1]:8080', 'xn--bcher-kva.example', '']) {
+      assert.notEqual(canonicalText('http', host, '/'), undefined, host);
+    }
+    assert.equal(canonicalText('ftp', 'a.test', '/'), undefined);
+  });
+
+  it('canonicalUrlOf(url) gives what a request for that URL is keyed by', () => {
+    assert.equal(canonicalUrlOf('https://api.example.com/users/42?b=2&a=1'), canonicalText('https', 'api.example.com', '/users/42?a=1&b=2'));
+    assert.equal(canonicalUrlOf('HTTP://a.test'), canonicalText('http', 'a.test', '/'));
+    assert.equal(canonicalUrlOf('https://a.test/x#frag'), canonicalText('https', 'a.test', '/x'));
+    assert.equal(canonicalUrlOf('not a url'), undefined);
+  });
+});
+
+describe('RequestKeys', () => {
+  const keys = new RequestKeys(new KeySpace('k:'));
+
+  it('keys a request by its own protocol, Host and originalUrl, so a mounted router keys on the full path', () => {
+    const mounted = keys.ofRequest(fakeRequest({ originalUrl: '/api/items?id=1', url: '/items?id=1' }));
+    assert.equal(mounted?.digest, digest(canonicalText('http', 'example.com', '/api/items?id=1') as string));
+  });
+
+  it('takes the host from X-Forwarded-Host only when trust proxy trusts the peer', () => {
+    const headers = { host: 'inner.test', 'x-forwarded-host': 'outer.test, proxy.test' };
+    const trusted = keys.ofRequest(fakeRequest({ headers, trust: true }));
+    const untrusted = keys.ofRequest(fakeRequest({ headers, trust: false }));
+    assert.equal(trusted?.digest, digest(canonicalText('http', 'outer.test', '/') as string));
+    assert.equal(untrusted?.digest, digest(canonicalText('http', 'inner.test', '/') as string));
+  });
+
+  it('has no key for a request whose host is not a host', () => {
+    assert.equal(keys.ofRequest(fakeRequest({ headers: { host: 'example.test/docs' } })), undefined);
+    assert.equal(keys.ofRequest(fakeRequest({ headers: { host: 'ok.test', 'x-forwarded-host': 'bad/host' }, trust: true })), undefined);
+  });
+
+  it('keeps route keys apart from URLs', () => {
+    const text = canonicalText('http', 'example.com', '/') as string;
+    assert.notEqual(keys.ofRouteKey(text).key, keys.ofCanonical(text).key);
   });
 });
 

@@ -183,6 +183,25 @@ describe('resilientCache() options', () => {
     await withResolved({ statuses: [200, 404] }, (options) => assert.deepEqual([...options.policy.statuses], [200, 404]));
   });
 
+  it('ignoreCookies takes true or a list of cookie names and RegExps', async () => {
+    for (const bad of ['_ga', false, ['has space'], ['a=b'], [1], [{}]]) rejects({ ignoreCookies: bad }, 'ignoreCookies', /cookie names and RegExps/);
+    assert.throws(() => resilientCache().route({ ignoreCookies: 'all' as unknown as true }), (error: unknown) =>
+      error instanceof CacheConfigError && error.option === 'route.ignoreCookies');
+    await withResolved({ ignoreCookies: ['_ga', /^_utm/g] }, (options) => {
+      assert.deepEqual([...options.policy.ignoreCookies.names], ['_ga']);
+      assert.equal(options.policy.ignoreCookies.all, false);
+      const [pattern] = options.policy.ignoreCookies.patterns;
+      assert.ok(pattern?.test('_utm_source') && pattern.test('_utm_source'), 'a /g pattern does not alternate');
+    });
+    await withResolved({ ignoreCookies: true }, (options) => assert.equal(options.policy.ignoreCookies.all, true));
+    await withResolved({}, (options) => assert.equal(options.policy.ignoreCookies.names.size + options.policy.ignoreCookies.patterns.length, 0));
+  });
+
+  it('maxNames is a whole number of 1 or more, 500 by default', async () => {
+    for (const bad of [0, -1, 1.5, '10']) rejects({ maxNames: bad }, 'maxNames', /whole number of 1 or more/);
+    await withResolved({}, (options) => assert.equal(options.maxNames, 500));
+  });
+
   it('lock accepts true, false and an object of durations', async () => {
     await withResolved({ lock: false }, (options) => assert.equal(options.lock, undefined));
     await withResolved({ lock: true }, (options) => assert.deepEqual(options.lock, { ttlMs: 5000, waitMs: 5000 }));

@@ -7,7 +7,7 @@ import type { ResolvedPolicy } from '../../src/config/options.js';
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
 function policy(overrides: Partial<ResolvedPolicy> = {}): ResolvedPolicy {
-  return { ttlMs: 60_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, statuses: new Set([200]), ...overrides };
+  return { ttlMs: 60_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, statuses: new Set([200]), ignoreCookies: { all: false, names: new Set(), patterns: [] }, ...overrides };
 }
 
 function judge(headers: OutgoingHttpHeaders, options: { status?: number; policy?: ResolvedPolicy } = {}): Verdict {
