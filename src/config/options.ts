@@ -112,6 +112,13 @@ export interface ResilientCacheOptions extends CachePolicyOptions {
     wait?: Duration;
   };
   /**
+   * Longest a request waits for a concurrent request's response to the same entry (request coalescing) before it runs
+   * its handler itself. A response known not to be shared (its headers say so, it is an event stream, its body
+   * passed `maxBodyBytes`) releases the waiters at once; this bounds the wait for one that is slow to say.
+   * @default '10s'
+   */
+  coalesceWait?: Duration;
+  /**
    * Most distinct counter names kept; counts for names beyond it go to `(other)`, so no traffic can grow the stats
    * without bound. Names are route names and path patterns, and `getOrSet` names.
    * @default 500
@@ -163,6 +170,7 @@ export interface ResolvedOptions {
   readonly flushIntervalMs: number;
   readonly statsWindowMs: number;
   readonly maxNames: number;
+  readonly coalesceWaitMs: number;
   readonly policy: ResolvedPolicy;
 }
 
@@ -174,6 +182,7 @@ export const DEFAULTS = Object.freeze({
   statuses: Object.freeze([200]),
   ignoreCookies: Object.freeze([] as string[]),
   maxNames: 500,
+  coalesceWait: '10s',
   prefix: 'rc:',
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,

@@ -8,7 +8,7 @@ import { suggest } from './suggest.js';
 
 const POLICY_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'ignoreCookies'] as const;
 const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'breaker', 'lock', 'stats',
-  'maxNames', ...POLICY_KEYS] as const;
+  'maxNames', 'coalesceWait', ...POLICY_KEYS] as const;
 const ROUTE_KEYS = [...POLICY_KEYS, 'name', 'tags', 'key'] as const;
 
 /**
@@ -35,6 +35,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     flushIntervalMs: parseDuration(stats.flushInterval ?? DEFAULTS.flushInterval, 'stats.flushInterval', { allowZero: false }),
     statsWindowMs: parseDuration(stats.window ?? DEFAULTS.statsWindow, 'stats.window', { allowZero: false }),
     maxNames: checkCount(options.maxNames ?? DEFAULTS.maxNames, 'maxNames'),
+    coalesceWaitMs: parseDuration(options.coalesceWait ?? DEFAULTS.coalesceWait, 'coalesceWait'),
     policy: resolvePolicy(options, undefined, ''),
   });
 }

@@ -12,7 +12,8 @@ export class EntryDecodeError extends Error {
 
 const MAGIC_0 = 0x52; // 'R'
 const MAGIC_1 = 0x43; // 'C'
-export const ENTRY_FORMAT_VERSION = 1;
+/** 2: responses carry the headers a hit removes (`unset`). Entries of another version read as a miss and are replaced. */
+export const ENTRY_FORMAT_VERSION = 2;
 const KINDS = ['response', 'vary', 'value'] as const;
 const FIXED_BYTES = 4 + 8 * 4 + 2;
 
@@ -64,21 +65,21 @@ export function decodeEntry(bytes: Buffer): Entry {
     staleIfErrorUntil: bytes.readDoubleLE(28),
   };
   const code = bytes.readUInt16LE(36);
-  const [meta = [], headers = [], tags = []] = [reader.list(), reader.list(), reader.list()];
+  const [meta = [], headers = [], tags = [], unset = []] = [reader.list(), reader.list(), reader.list(), reader.list()];
   const body = reader.body();
   if (kind === 'vary') return { kind, ...times, fields: headers };
   const [name = '', etag = ''] = meta;
   if (kind === 'value') return { kind, ...times, format: code === 1 ? 'buffer' : 'json', body, name, tags };
   if (headers.length % 2 !== 0 || code < 100 || code > 999) throw new EntryDecodeError('malformed response entry');
-  return { kind, ...times, status: code, headers, body, etag, name, tags };
+  return { kind, ...times, status: code, headers, unset, body, etag, name, tags };
 }
 
 const EMPTY = Buffer.alloc(0);
 
-function stringSections(entry: Entry): [string[], readonly string[], readonly string[]] {
-  if (entry.kind === 'vary') return [[], entry.fields, []];
-  if (entry.kind === 'value') return [[entry.name], [], entry.tags];
-  return [[entry.name, entry.etag], entry.headers, entry.tags];
+function stringSections(entry: Entry): [string[], readonly string[], readonly string[], readonly string[]] {
+  if (entry.kind === 'vary') return [[], entry.fields, [], []];
+  if (entry.kind === 'value') return [[entry.name], [], entry.tags, []];
+  return [[entry.name, entry.etag], entry.headers, entry.tags, entry.unset];
 }
 
 class Reader {

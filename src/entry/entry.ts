@@ -18,6 +18,11 @@ export interface ResponseEntry extends EntryTimes {
   readonly kind: 'response';
   readonly status: number;
   readonly headers: readonly string[];
+  /**
+   * Lower-cased names of headers that were on the response before the cache saw it (Express's `X-Powered-By`, say)
+   * and that the middleware after the cache removed: a hit removes them too.
+   */
+  readonly unset: readonly string[];
   readonly body: Buffer;
   readonly etag: string;
   readonly name: string;
@@ -51,7 +56,7 @@ export function entrySize(entry: Entry): number {
   let size = 160;
   if (entry.kind === 'vary') return size + entry.fields.reduce((n, f) => n + f.length, 0);
   size += entry.body.length + entry.name.length + entry.tags.reduce((n, t) => n + t.length + 16, 0);
-  if (entry.kind === 'response') size += entry.etag.length + entry.headers.reduce((n, h) => n + h.length + 16, 0);
+  if (entry.kind === 'response') size += entry.etag.length + [...entry.headers, ...entry.unset].reduce((n, h) => n + h.length + 16, 0);
   return size;
 }
 

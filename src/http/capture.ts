@@ -11,18 +11,32 @@ export type CaptureMode =
 
 export interface CapturedResponse {
   readonly status: number;
+  /**
+   * The headers as the handler and the middleware after the cache set them, taken when the handler committed them:
+   * before middleware mounted before the cache (compression, a session) change them on their way out.
+   */
   readonly headers: OutgoingHttpHeaders;
   /** The whole body, or undefined when it was not recorded (too large, or the mode said not to). */
   readonly body: Buffer | undefined;
 }
 
 export interface CaptureHooks {
-  /** Called once, when the handler commits status and headers; returns what to do with the body. */
+  /**
+   * Called once, when the handler commits status and headers, with the headers as it and the middleware after the
+   * cache set them; returns what to do with the body.
+   */
   onHeaders(status: number, headers: OutgoingHttpHeaders): CaptureMode;
+  /**
+   * Called once the headers have gone out, with the headers as sent: middleware before the cache may add to them as
+   * they go (express-session's Set-Cookie, say). False stops recording: the response is not kept.
+   */
+  onSent?(headers: OutgoingHttpHeaders): boolean;
+  /** Called when recording stopped on its own: the body passed `maxBodyBytes`, or `onSent` said no. */
+  onStopped?(): void;
   /** Called once: with the response when the handler ended it, with undefined when it was abandoned. */
   onEnd(captured: CapturedResponse | undefined): void;
   maxBodyBytes: number;
-  /** Do not forward anything at all (a background refresh has no client). */
+  /** Forward no body (a background refresh has no client); headers are still committed, to a response with no socket. */
   detached?: boolean;
 }
 
@@ -39,30 +53,42 @@ export interface ResponseWriter {
  * `write`s, a piped stream, or `writeHead` with headers. Wraps `writeHead`, `write` and `end` in the manner of the
  * `compression` middleware, so backpressure and callbacks behave as without us. Past `maxBodyBytes` it stops
  * recording and drops what it had, so a large response streams through with bounded memory.
+ *
+ * The one capture point: what is recorded is what reaches the cache's wrappers, the response as the handler (and the
+ * middleware after the cache) produced it: status, headers and body bytes before compression or any other outer
+ * middleware changes them. Whether it may be kept is judged again on the headers as they finally went out.
  */
 export function captureResponse(res: ServerResponse, hooks: CaptureHooks): ResponseWriter {
   const originalWriteHead = res.writeHead;
   const originalWrite = res.write;
   const originalEnd = res.end;
   let mode: CaptureMode | undefined;
+  let produced: OutgoingHttpHeaders = {};
   let chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
 
   const decide = (): CaptureMode => {
-    if (mode === undefined) mode = hooks.onHeaders(res.statusCode, res.getHeaders());
+    if (mode === undefined) {
+      produced = res.getHeaders();
+      mode = hooks.onHeaders(res.statusCode, produced);
+    }
     return mode;
+  };
+  const stop = () => {
+    mode = 'pass';
+    chunks = [];
+    hooks.onStopped?.();
+  };
+  const sent = () => {
+    if (mode === 'record' && hooks.onSent && !hooks.onSent(res.getHeaders())) stop();
   };
   const forward = () => !hooks.detached && mode !== 'swallow';
   const record = (chunk: unknown, encoding: unknown) => {
     if (mode !== 'record' || chunk == null || typeof chunk === 'function') return;
     const buffer = toBuffer(chunk, encoding);
     size += buffer.length;
-    if (size > hooks.maxBodyBytes) {
-      mode = 'pass';
-      chunks = [];
-      return;
-    }
+    if (size > hooks.maxBodyBytes) return stop();
     if (buffer.length > 0) chunks.push(buffer);
   };
   const finish = (captured: CapturedResponse | undefined) => {
@@ -79,8 +105,12 @@ export function captureResponse(res: ServerResponse, hooks: CaptureHooks): Respo
     if (headers) applyHeaders(this, headers);
     this.statusCode = status;
     decide();
-    if (!forward()) return this;
-    return originalWriteHead.call(this, status);
+    if (mode === 'swallow') return this;
+    // Also for a background refresh, which has no client: the headers are stored in the response, not written to
+    // any socket, and the hooks of the middleware before the cache run as for a client, so onSent sees what they add.
+    const result = originalWriteHead.call(this, status);
+    sent();
+    return result;
   } as ServerResponse['writeHead'];
 
   res.write = function write(this: ServerResponse, chunk: unknown, encoding?: unknown, callback?: unknown) {
@@ -97,8 +127,8 @@ export function captureResponse(res: ServerResponse, hooks: CaptureHooks): Respo
     if (mode === undefined) this.writeHead(this.statusCode);
     record(chunk, encoding);
     const captured = mode === 'record'
-      ? { status: this.statusCode, headers: this.getHeaders(), body: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size) }
-      : { status: this.statusCode, headers: this.getHeaders(), body: undefined };
+      ? { status: this.statusCode, headers: produced, body: chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, size) }
+      : { status: this.statusCode, headers: produced, body: undefined };
     chunks = [];
     if (forward()) (originalEnd as (...args: unknown[]) => void).call(this, chunk, encoding, callback);
     else {

@@ -1,4 +1,6 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Timer } from '../clock.js';
 import type { Leader } from '../coalescing/coalescer.js';
 import type { SharedResponse } from '../core.js';
 import type { ResponseEntry, VaryEntry } from '../entry/entry.js';
@@ -8,7 +10,7 @@ import { captureResponse, type CaptureMode, type CapturedResponse, type Response
 import { stripConditionalHeaders } from './conditional.js';
 import type { Exchange } from './exchange.js';
 import { variantDigest } from './keys.js';
-import { judgeResponse, type Verdict } from './policy.js';
+import { judgeResponse, personalReason, type Verdict } from './policy.js';
 import { REFRESH_GIVE_UP_MS } from './refresh.js';
 import { replay } from './replay.js';
 import { buildResponseEntry, transientEntry } from './response-entry.js';
@@ -34,12 +36,15 @@ export interface MissLookup {
  * `base` is the digest of the request's base key, for choosing a variant once the response says what it varies on.
  */
 export async function miss(x: Exchange, base: string, lookedUp: MissLookup): Promise<void> {
-  const { core } = x;
+  const { core, req } = x;
+  // A request for part of the body (Range, If-Range) neither waits for a plain fill nor leads one: its answer is not
+  // the URL's, and a plain request must never be handed a partial response.
+  const alone = x.refresh || req.headers.range !== undefined || req.headers['if-range'] !== undefined;
   // Looked up and led in the same tick: with an await between the two, every request whose lookup missed in this
   // tick would find no fill yet and lead one of its own.
-  const pending = x.refresh ? undefined : core.fills.pending(lookedUp.key, lookedUp.since);
+  const pending = alone ? undefined : core.fills.pending(lookedUp.key, lookedUp.since);
   if (pending && (await joinFill(x, base, pending))) return;
-  const leader = x.req.method === 'GET' ? core.fills.lead(lookedUp.key) : undefined;
+  const leader = req.method === 'GET' && !(alone && !x.refresh) ? core.fills.lead(lookedUp.key) : undefined;
   let releaseLock = () => undefined as void;
   if (leader && core.lock && !x.refresh) {
     const result = await core.lock.acquire(lookedUp.key);
@@ -53,9 +58,18 @@ export async function miss(x: Exchange, base: string, lookedUp: MissLookup): Pro
   new Fill(x, base, lookedUp, leader, releaseLock).start();
 }
 
-/** Waits for a concurrent fill of the same key and answers with its response, when it may be shared with us. */
+/**
+ * Waits for a concurrent fill of the same key, at most `coalesceWait`, and answers with its response when it may be
+ * shared with us; false when we must run the handler ourselves.
+ */
 async function joinFill(x: Exchange, base: string, pending: Promise<SharedResponse | undefined>): Promise<boolean> {
-  const shared = await pending.catch(() => undefined);
+  const { clock, options } = x.core;
+  let timer: Timer | undefined;
+  const gaveUp = new Promise<undefined>((resolve) => {
+    timer = clock.setTimeout(() => resolve(undefined), options.coalesceWaitMs);
+  });
+  const shared = await Promise.race([pending.catch(() => undefined), gaveUp]);
+  clock.clearTimer(timer);
   if (!shared) return false;
   if (shared.vary.length > 0 && variantDigest(base, shared.vary, x.req) !== shared.variant) return false;
   if (shared.label !== 'MISS') {
@@ -83,8 +97,11 @@ class Fill {
   /** Releases the cross-instance lock, if this fill holds it. */
   readonly #releaseLock: () => void;
   readonly #started = performance.now();
+  /** The headers the response had when the cache saw the request: set by the middleware before it. */
+  readonly #before: OutgoingHttpHeaders;
   #verdict: Verdict | undefined;
   #servedStale = false;
+  #released = false;
   #writer: ResponseWriter | undefined;
 
   constructor(x: Exchange, base: string, lookedUp: MissLookup, leader: Leader<SharedResponse | undefined> | undefined,
@@ -94,21 +111,27 @@ class Fill {
     this.#lookedUp = lookedUp;
     this.#leader = leader;
     this.#releaseLock = releaseLock;
+    this.#before = x.res.getHeaders();
   }
 
   /** Starts recording and runs the handler. */
   start(): void {
     const x = this.#x;
     stripConditionalHeaders(x.req);
-    x.release = () => {
-      this.#leader?.resolve(undefined);
-      this.#releaseLock();
-    };
+    x.release = () => this.#release();
     x.attach('filling');
     this.#writer = captureResponse(x.res, {
       maxBodyBytes: x.core.options.maxBodyBytes,
       detached: x.refresh,
-      onHeaders: (status, headers) => this.#onHeaders(status, headers),
+      onHeaders: (status, headers) => {
+        const mode = this.#onHeaders(status, headers);
+        // Known now not to be shared: waiters run their own handlers at once rather than wait for this one's end
+        // (an event stream may never end).
+        if (mode === 'pass') this.#release();
+        return mode;
+      },
+      onSent: (headers) => this.#keepAsSent(headers),
+      onStopped: () => this.#release(),
       onEnd: (captured) => this.#onEnd(captured),
     });
     x.next();
@@ -158,6 +181,26 @@ class Fill {
     }
   }
 
+  /**
+   * Whether the response, as it finally went out, may still be kept: a Set-Cookie or a private, no-store or no-cache
+   * added on the way out (express-session's cookie, by middleware before the cache) means it may not.
+   */
+  #keepAsSent(headers: OutgoingHttpHeaders): boolean {
+    const reason = personalReason(headers);
+    if (!reason) return true;
+    if (log.middleware.enabled) log.middleware('not storing: %s added as the response went out', reason);
+    this.#verdict = undefined;
+    return false;
+  }
+
+  /** Lets waiters go (they run their own handlers) and frees the cross-instance lock; once. */
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#leader?.resolve(undefined);
+    this.#releaseLock();
+  }
+
   #count(name: string): void {
     const x = this.#x;
     x.core.stats.latency.handler.record(performance.now() - this.#started);
@@ -172,10 +215,10 @@ class Fill {
     const now = core.clock.now();
     const variant = verdict.vary.length > 0 ? variantDigest(this.#base, verdict.vary, req) : '';
     if (!verdict.store) {
-      this.#leader?.resolve({ entry: transientEntry(res, captured, now, name), label: 'MISS', vary: verdict.vary, variant });
+      this.#leader?.resolve({ entry: transientEntry(res, captured, this.#before, now, name), label: 'MISS', vary: verdict.vary, variant });
       return this.#releaseLock();
     }
-    const entry = buildResponseEntry(res, captured, now, verdict, name, this.#x.tags());
+    const entry = buildResponseEntry(res, withVary(captured, verdict.vary), this.#before, now, verdict, name, this.#x.tags());
     this.#leader?.hold({ entry, label: 'HIT', vary: verdict.vary, variant });
     void this.#store(entry, verdict, variant).finally(() => {
       this.#leader?.release();
@@ -201,4 +244,13 @@ class Fill {
     }
     if (stored) core.stats.count(entry.name, 'stores');
   }
+}
+
+/** The recorded response with every field the verdict varies on named in its `Vary` (one the policy added, say). */
+function withVary(captured: CapturedResponse & { body: Buffer }, vary: readonly string[]): CapturedResponse & { body: Buffer } {
+  const named = new Set(String(captured.headers['vary'] ?? '').split(',').map((field) => field.trim().toLowerCase()));
+  const missing = vary.filter((field) => !named.has(field));
+  if (missing.length === 0) return captured;
+  const header = [captured.headers['vary'], ...missing].filter((part) => part !== undefined && part !== '').join(', ');
+  return { ...captured, headers: { ...captured.headers, vary: header } };
 }

@@ -37,14 +37,45 @@ export type Verdict =
 const NEVER_STORE = ['no-store', 'no-cache', 'private'] as const;
 
 /**
+ * Why a response as it went out may not be kept, whoever added the header and whenever: `Set-Cookie`, or
+ * `Cache-Control` with `no-store`, `no-cache` or `private`. Undefined when nothing stops it.
+ */
+export function personalReason(headers: OutgoingHttpHeaders): string | undefined {
+  if (headers['set-cookie'] !== undefined) return 'set-cookie';
+  if (headers['cache-control'] === undefined) return undefined;
+  const cc = parseCacheControl(headers['cache-control']);
+  for (const directive of NEVER_STORE) if (cc.has(directive)) return `cache-control: ${directive}`;
+  return undefined;
+}
+
+function isEventStream(headers: OutgoingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && type.trimStart().toLowerCase().startsWith('text/event-stream');
+}
+
+/**
+ * A body the handler encoded itself (`Content-Encoding: br`, say) is stored as it is, so it varies on
+ * `Accept-Encoding`: a client that did not ask for that coding gets its own variant, never those bytes.
+ */
+function withEncoding(vary: string[], headers: OutgoingHttpHeaders): string[] {
+  const coding = headers['content-encoding'];
+  if (coding === undefined || String(coding).trim().toLowerCase() === 'identity' || vary.includes('accept-encoding')) return vary;
+  return [...vary, 'accept-encoding'].sort();
+}
+
+/**
  * Decides, from the status and headers the handler set, whether a shared cache may store a response, and for how long.
  * The handler's own freshness can shorten the configured TTL, never lengthen it.
  */
 export function judgeResponse(status: number, headers: OutgoingHttpHeaders, policy: ResolvedPolicy, now: number): Verdict {
-  const vary = parseVary(headers['vary']);
-  if (headers['set-cookie'] !== undefined) return { store: false, share: false, reason: 'set-cookie', vary };
+  const vary = withEncoding(parseVary(headers['vary']), headers);
+  const personal = personalReason(headers);
+  if (personal) return { store: false, share: false, reason: personal, vary };
+  // A part of the body answers one Range request; a plain request must never get it, nor join the request for it.
+  if (status === 206) return { store: false, share: false, reason: 'partial content', vary };
+  // A stream of events is one subscriber's: it may never end, and others must not wait for it.
+  if (isEventStream(headers)) return { store: false, share: false, reason: 'text/event-stream', vary };
   const cc = parseCacheControl(headers['cache-control']);
-  for (const directive of NEVER_STORE) if (cc.has(directive)) return { store: false, share: false, reason: `cache-control: ${directive}`, vary };
   if (vary.includes('*')) return { store: false, share: false, reason: 'vary: *', vary };
   if (!policy.statuses.has(status)) return { store: false, share: true, reason: `status ${status}`, vary };
   const freshMs = Math.min(policy.ttlMs, ownLifetimeMs(cc, headers, now));

@@ -10,7 +10,9 @@ const NOT_MODIFIED_HEADERS = new Set(['cache-control', 'content-location', 'etag
 
 /**
  * Sends a stored response: the stored status, headers and bytes as they were recorded, plus `Age` and `X-Cache`.
- * HEAD gets the headers without the body; a matching `If-None-Match` gets `304` without a body.
+ * HEAD gets the headers without the body; a matching `If-None-Match` gets `304` without a body. It writes through
+ * `res` as the middleware before the cache left it, so they see a hit as they saw the miss: compression compresses
+ * it for this client, a session adds its cookie.
  */
 export function replay(
   req: IncomingMessage,
@@ -22,6 +24,8 @@ export function replay(
 ): void {
   res.setHeader('Age', String(Math.max(0, Math.floor((now - entry.createdAt) / 1000))));
   if (label) res.setHeader('X-Cache', label);
+  // What the middleware after the cache removed on the miss (helmet's X-Powered-By, say) is removed again.
+  for (const name of entry.unset) res.removeHeader(name);
   const inm = req.headers['if-none-match'];
   if (inm !== undefined && entry.etag !== '' && etagMatches(inm, entry.etag)) {
     // Node 20's writeHead(status, [name, value, …]) keeps only the last value of a repeated name once any header is

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { entryTimes, type Lifetimes, type ResponseEntry } from '../entry/entry.js';
 import { compact, flatten, Interner } from '../entry/intern.js';
 import type { CapturedResponse } from './capture.js';
@@ -12,15 +12,21 @@ const NOT_STORED = new Set([
 
 /** Header names and common values, shared by every entry of this process (see Interner). */
 const strings = new Interner();
-const NO_TAGS: readonly string[] = Object.freeze([]);
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * Turns a recorded response into an entry whose `headers` are ready to hand to `writeHead` as they are: original
  * header-name casing, repeated headers kept, `Content-Length` and a strong `ETag` (when the handler set none) added.
+ *
+ * `before` holds the headers the response already had when the cache saw the request, set by middleware mounted
+ * before it. Those run again on every hit (cors answering that request's origin, helmet's headers), so a header they
+ * set and nothing after changed is not stored; one that the middleware after the cache removed is stored as removed,
+ * so a hit sends exactly the headers the miss sent.
  */
 export function buildResponseEntry(
   res: ServerResponse,
   captured: CapturedResponse & { body: Buffer },
+  before: OutgoingHttpHeaders,
   now: number,
   lifetimes: Lifetimes,
   name: string,
@@ -31,7 +37,7 @@ export function buildResponseEntry(
   const rawNames = new Map((res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames().map((raw) => [raw.toLowerCase(), raw]));
   let etag = '';
   for (const [lower, value] of Object.entries(captured.headers)) {
-    if (value === undefined || NOT_STORED.has(lower)) continue;
+    if (value === undefined || NOT_STORED.has(lower) || sameValue(before[lower], value)) continue;
     const raw = strings.intern(rawNames.get(lower) ?? lower);
     if (lower === 'etag') {
       etag = flatten(String(value));
@@ -53,17 +59,31 @@ export function buildResponseEntry(
     status: captured.status,
     // A pushed-to array keeps spare capacity (about 190 bytes for 10 values); the copy is exact. Entries live long.
     headers: headers.slice(),
+    unset: removedSince(before, captured.headers),
     body: compact(captured.body),
     etag,
     name: strings.intern(name),
-    tags: tags.length === 0 ? NO_TAGS : tags,
+    tags: tags.length === 0 ? NONE : tags,
     ...entryTimes(now, lifetimes),
   };
 }
 
 /** A response shared with concurrent waiters but not stored (an error, say): it lives only as long as the request. */
-export function transientEntry(res: ServerResponse, captured: CapturedResponse & { body: Buffer }, now: number, name: string): ResponseEntry {
-  return buildResponseEntry(res, captured, now, NOT_KEPT, name, []);
+export function transientEntry(res: ServerResponse, captured: CapturedResponse & { body: Buffer }, before: OutgoingHttpHeaders,
+  now: number, name: string): ResponseEntry {
+  return buildResponseEntry(res, captured, before, now, NOT_KEPT, name, []);
+}
+
+function sameValue(earlier: OutgoingHttpHeaders[string], value: OutgoingHttpHeaders[string]): boolean {
+  if (earlier === undefined) return false;
+  return Array.isArray(earlier) || Array.isArray(value) ? String(earlier) === String(value) : `${earlier}` === `${value}`;
+}
+
+/** Names of headers in `before` that `after` no longer has. */
+function removedSince(before: OutgoingHttpHeaders, after: OutgoingHttpHeaders): readonly string[] {
+  let removed: string[] | undefined;
+  for (const name in before) if (after[name] === undefined && !NOT_STORED.has(name)) (removed ??= []).push(strings.intern(name));
+  return removed ?? NONE;
 }
 
 const NOT_KEPT: Lifetimes = Object.freeze({ freshMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** `observability-child-app.ts` running in its own node process. */
+/** A test app running in its own node process. */
 export interface ChildApp {
   /** `http://127.0.0.1:PORT` */
   readonly base: string;
@@ -12,7 +12,8 @@ export interface ChildApp {
   stop(): Promise<void>;
 }
 
-const APP = fileURLToPath(new URL('./observability-child-app.ts', import.meta.url));
+/** The app the observability tests run: an instance with the cache, its routers and a metrics endpoint. */
+export const OBSERVABILITY_APP = fileURLToPath(new URL('./observability-child-app.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -23,14 +24,15 @@ process.once('exit', () => {
 });
 
 /**
- * Starts the child app with `env` added to a copy of this process's environment (`DEBUG` is removed unless `env`
- * sets it, so a developer's own DEBUG cannot change what a test sees). Resolves once it prints its port.
+ * Starts the child app `file` (by default the observability app) with `env` added to a copy of this process's
+ * environment (`DEBUG` is removed unless `env` sets it, so a developer's own DEBUG cannot change what a test sees).
+ * Resolves once it prints its port as one line `{"port":N}`.
  */
-export async function startChildApp(env: Record<string, string>): Promise<ChildApp> {
+export async function startChildApp(env: Record<string, string>, file = OBSERVABILITY_APP): Promise<ChildApp> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
   delete childEnv['DEBUG'];
   Object.assign(childEnv, env);
-  const child = spawn(process.execPath, ['--import', 'tsx', APP], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let stdout = '';
   let stderr = '';

@@ -110,7 +110,7 @@ const times = () => ({ createdAt: NOW, freshUntil: NOW + 60_000, staleWhileReval
 function response(body: Buffer, status = 200): ResponseEntry {
   return {
     kind: 'response', ...times(), status, body, etag: '"e"', name: '/items/:id', tags: ['items'],
-    headers: ['Content-Type', 'application/octet-stream', 'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload'],
+    unset: [], headers: ['Content-Type', 'application/octet-stream', 'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload'],
   };
 }
 const vary: VaryEntry = { kind: 'vary', ...times(), fields: ['accept-language'] };

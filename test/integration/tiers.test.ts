@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { Redis } from 'ioredis';
+import { ENTRY_FORMAT_VERSION } from '../../src/entry/codec.js';
 import { healthRouter, resilientCache, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
 import { Calls, STEADY, listen, nextEvent, redisKeys, redisReady, request, storedKeys, waitFor, xCache, type RunningApp } from '../helpers/app.js';
 import { freePort } from '../helpers/free-port.js';
@@ -151,7 +152,8 @@ describe('a corrupt entry', () => {
     const [key] = await storedKeys(server, 'corrupt:r:*');
     assert.ok(key);
     // Not ours at all; our magic with a cut-off entry; our magic with a format version we do not read.
-    const garbage = ['junk', 'RC\u0001\u0000truncated', 'RC\u0063\u0000from a future version'];
+    const ours = `RC${String.fromCharCode(ENTRY_FORMAT_VERSION)}\u0000`;
+    const garbage = ['junk', `${ours}truncated`, 'RC\u0063\u0000from a future version'];
     for (const [i, junk] of garbage.entries()) {
       await server.command('SET', key, junk);
       const res = await request(app.base, '/item/5');
@@ -161,7 +163,7 @@ describe('a corrupt entry', () => {
       assert.equal(calls.of('5'), i + 2, 'the handler ran again');
       await waitFor(async () => {
         const stored = await server.command('GET', key);
-        return stored !== junk && stored.startsWith('RC\u0001\u0000');
+        return stored !== junk && stored.startsWith(ours);
       }, 'the entry to be replaced by a decodable one');
       const hit = await request(app.base, '/item/5');
       assert.equal(xCache(hit), 'HIT', junk);

@@ -12,7 +12,7 @@ function responseEntry(body: Buffer = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 10
     ...times,
     status: 203,
     // Repeated names, original casing, non-ASCII values.
-    headers: ['Content-Type', 'application/octet-stream', 'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload', 'X-Name', 'Zoë ✓'],
+    unset: [], headers: ['Content-Type', 'application/octet-stream', 'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload', 'X-Name', 'Zoë ✓'],
     body,
     etag: '"abc123"',
     name: '/files/:id',

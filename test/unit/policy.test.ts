@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { describe, it } from 'node:test';
-import { judgeResponse, parseCacheControl, parseVary, type Verdict } from '../../src/http/policy.js';
+import { judgeResponse, parseCacheControl, parseVary, personalReason, type Verdict } from '../../src/http/policy.js';
 import type { ResolvedPolicy } from '../../src/config/options.js';
 
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
@@ -52,6 +52,33 @@ describe('judgeResponse', () => {
       notStored(verdict, /cache-control/);
       assert.equal(verdict.share, false);
     }
+  });
+
+  it('never stores or shares a partial response, even when 206 is in statuses', () => {
+    const verdict = judge({}, { status: 206, policy: policy({ statuses: new Set([200, 206]) }) });
+    assert.equal(verdict.store, false);
+    assert.equal(verdict.share, false);
+  });
+
+  it('never stores or shares an event stream', () => {
+    for (const type of ['text/event-stream', 'Text/Event-Stream; charset=utf-8']) {
+      const verdict = judge({ 'content-type': type });
+      assert.deepEqual([verdict.store, verdict.share], [false, false], type);
+    }
+  });
+
+  it('a body the handler encoded itself varies on Accept-Encoding', () => {
+    assert.deepEqual(judge({ 'content-encoding': 'br' }).vary, ['accept-encoding']);
+    assert.deepEqual(judge({ 'content-encoding': 'gzip', vary: 'Accept-Language' }).vary, ['accept-encoding', 'accept-language']);
+    assert.deepEqual(judge({ 'content-encoding': 'identity' }).vary, []);
+    assert.deepEqual(judge({}).vary, []);
+  });
+
+  it('personalReason: what stops a response being kept, whoever added it', () => {
+    assert.equal(personalReason({ 'set-cookie': ['a=1'] }), 'set-cookie');
+    assert.equal(personalReason({ 'cache-control': 'public, Private' }), 'cache-control: private');
+    assert.equal(personalReason({ 'cache-control': 'max-age=60' }), undefined);
+    assert.equal(personalReason({}), undefined);
   });
 
   it('never stores Vary: *', () => {

@@ -40,6 +40,7 @@ describe('replay over HTTP', () => {
   const entry: ResponseEntry = {
     kind: 'response',
     status: 200,
+    unset: [],
     // Names as buildResponseEntry stores them: the handler's own casing.
     headers: ['Content-Type', 'text/plain', 'Cache-Control', 'public, max-age=60', 'Vary', 'Accept-Encoding',
       'Link', '</a>; rel=preload', 'Link', '</b>; rel=preload', 'ETag', '"v1"', 'Content-Length', '5'],
