@@ -11,10 +11,25 @@ export type TagsOption = readonly string[] | ((req: Request, res: import('expres
 /** Options shared by the app-wide middleware and `cache.route()`; a route's values win over the app's. */
 export interface CachePolicyOptions {
   /**
-   * How long a response stays fresh. The response's own `s-maxage`, `max-age` or `Expires` can shorten it, never lengthen it.
+   * How long a response stays fresh. With `ttlFrom: 'options'` the response's own freshness (`CDN-Cache-Control`,
+   * `s-maxage`, `max-age`, `Expires`, less the `Age` it arrived with) can shorten it, never lengthen it; with
+   * `ttlFrom: 'response'` it is the lifetime of responses that give none.
    * @default '60s'
    */
   ttl?: Duration;
+  /**
+   * Who decides a response's lifetime. `'options'`: `ttl`, shortened by what the response says. `'response'`: what
+   * the response says (RFC 9111: `CDN-Cache-Control` first, then `s-maxage`, `max-age`, `Expires`), capped by
+   * `maxTtl`; `ttl` only when it says nothing, and then only for statuses RFC 9110 calls heuristically cacheable.
+   * In this mode `statuses` defaults to those statuses plus any a response gives explicit freshness (or `public`).
+   * @default 'options'
+   */
+  ttlFrom?: 'options' | 'response';
+  /**
+   * With `ttlFrom: 'response'`, the longest lifetime a response may claim.
+   * @default none
+   */
+  maxTtl?: Duration;
   /**
    * Serve an expired entry at once for this long after it expires, while one background request refreshes it.
    * `Cache-Control: stale-while-revalidate=N` on the response sets it for that response.
@@ -119,6 +134,20 @@ export interface ResilientCacheOptions extends CachePolicyOptions {
    */
   coalesceWait?: Duration;
   /**
+   * Invalidate a URL's entries when an unsafe request (`POST`, `PUT`, `PATCH`, `DELETE`, any method but `GET`, `HEAD`,
+   * `OPTIONS`, `TRACE`) to it gets a non-error response, with those of its same-origin `Location` and
+   * `Content-Location` (RFC 9111 §4.4), in every tier and, with Redis, for every instance.
+   * @default true
+   */
+  invalidateOnUnsafe?: boolean;
+  /**
+   * Add a `Cache-Status` header (RFC 9211) to responses of cached routes, e.g.
+   * `Cache-Status: express-resilient-cache; hit; ttl=52` or `…; fwd=uri-miss; stored`. `true` names the cache
+   * `express-resilient-cache`; a string names it so.
+   * @default false
+   */
+  cacheStatus?: boolean | string;
+  /**
    * Most distinct counter names kept; counts for names beyond it go to `(other)`, so no traffic can grow the stats
    * without bound. Names are route names and path patterns, and `getOrSet` names.
    * @default 500
@@ -136,6 +165,10 @@ export interface ResilientCacheOptions extends CachePolicyOptions {
 /** Policy values resolved to milliseconds, read per request without re-parsing. */
 export interface ResolvedPolicy {
   readonly ttlMs: number;
+  readonly ttlFrom: 'options' | 'response';
+  readonly maxTtlMs: number;
+  /** False when `statuses` was left out in `ttlFrom: 'response'` mode: the RFC's own rules then decide. */
+  readonly statusesGiven: boolean;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
   readonly statuses: ReadonlySet<number>;
@@ -171,6 +204,9 @@ export interface ResolvedOptions {
   readonly statsWindowMs: number;
   readonly maxNames: number;
   readonly coalesceWaitMs: number;
+  readonly invalidateOnUnsafe: boolean;
+  /** The cache's name in `Cache-Status`, or undefined for no header. */
+  readonly cacheStatus: string | undefined;
   readonly policy: ResolvedPolicy;
 }
 
@@ -183,6 +219,9 @@ export const DEFAULTS = Object.freeze({
   ignoreCookies: Object.freeze([] as string[]),
   maxNames: 500,
   coalesceWait: '10s',
+  ttlFrom: 'options',
+  invalidateOnUnsafe: true,
+  cacheStatus: false,
   prefix: 'rc:',
   maxEntries: 10_000,
   maxBytes: 64 * 1024 * 1024,

@@ -6,9 +6,9 @@ import {
 } from './options.js';
 import { suggest } from './suggest.js';
 
-const POLICY_KEYS = ['ttl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'ignoreCookies'] as const;
-const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'breaker', 'lock', 'stats',
-  'maxNames', 'coalesceWait', ...POLICY_KEYS] as const;
+const POLICY_KEYS = ['ttl', 'ttlFrom', 'maxTtl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'ignoreCookies'] as const;
+const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'cacheStatus', 'breaker', 'lock',
+  'stats', 'maxNames', 'coalesceWait', 'invalidateOnUnsafe', ...POLICY_KEYS] as const;
 const ROUTE_KEYS = [...POLICY_KEYS, 'name', 'tags', 'key'] as const;
 
 /**
@@ -36,6 +36,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     statsWindowMs: parseDuration(stats.window ?? DEFAULTS.statsWindow, 'stats.window', { allowZero: false }),
     maxNames: checkCount(options.maxNames ?? DEFAULTS.maxNames, 'maxNames'),
     coalesceWaitMs: parseDuration(options.coalesceWait ?? DEFAULTS.coalesceWait, 'coalesceWait'),
+    invalidateOnUnsafe: checkBoolean(options.invalidateOnUnsafe ?? DEFAULTS.invalidateOnUnsafe, 'invalidateOnUnsafe'),
+    cacheStatus: resolveCacheStatus(options.cacheStatus ?? DEFAULTS.cacheStatus),
     policy: resolvePolicy(options, undefined, ''),
   });
 }
@@ -61,6 +63,15 @@ export function resolveRouteOptions(input: unknown, base: ResolvedPolicy): Resol
 }
 
 function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undefined, path: string): ResolvedPolicy {
+  const ttlFrom = options.ttlFrom ?? base?.ttlFrom ?? DEFAULTS.ttlFrom;
+  if (ttlFrom !== 'options' && ttlFrom !== 'response') {
+    throw new CacheConfigError(`${path}ttlFrom`, `must be 'options' (ttl, shortened by the response) or 'response' (the response decides).`);
+  }
+  if (options.maxTtl != null && ttlFrom !== 'response') {
+    throw new CacheConfigError(`${path}maxTtl`, "caps what a response claims, so it needs ttlFrom: 'response' (with 'options', ttl is the cap).");
+  }
+  // In 'response' mode, left out, the RFC's own rules decide which statuses may be stored.
+  const statusesGiven = options.statuses != null || (base?.statusesGiven ?? ttlFrom === 'options');
   const statuses = options.statuses ?? (base ? undefined : DEFAULTS.statuses);
   if (statuses !== undefined && (!Array.isArray(statuses) || !statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599))) {
     throw new CacheConfigError(`${path}statuses`, 'must be an array of HTTP status codes between 200 and 599, e.g. [200, 404].');
@@ -69,6 +80,9 @@ function resolvePolicy(options: CachePolicyOptions, base: ResolvedPolicy | undef
     options[key] != null ? parseDuration(options[key], `${path}${key}`) : fallback ?? parseDuration(dflt, key);
   return Object.freeze({
     ttlMs: duration('ttl', base?.ttlMs, DEFAULTS.ttl),
+    ttlFrom,
+    maxTtlMs: options.maxTtl != null ? parseDuration(options.maxTtl, `${path}maxTtl`, { allowZero: false }) : base?.maxTtlMs ?? Infinity,
+    statusesGiven,
     staleWhileRevalidateMs: duration('staleWhileRevalidate', base?.staleWhileRevalidateMs, DEFAULTS.staleWhileRevalidate),
     staleIfErrorMs: duration('staleIfError', base?.staleIfErrorMs, DEFAULTS.staleIfError),
     statuses: statuses ? new Set(statuses) : (base as ResolvedPolicy).statuses,
@@ -92,6 +106,14 @@ function resolveCookieRule(value: unknown, path: string): CookieRule {
     else throw new CacheConfigError(path, `${fix} ${JSON.stringify(String(item))} is not a cookie name.`);
   }
   return Object.freeze({ all: false, names, patterns: Object.freeze(patterns) });
+}
+
+function resolveCacheStatus(value: unknown): string | undefined {
+  if (value === false) return undefined;
+  if (value === true) return 'express-resilient-cache';
+  // An sf-token, as RFC 9211 names caches: it goes into the header as it is.
+  if (typeof value === 'string' && /^[A-Za-z*][A-Za-z0-9:/!#$%&'*+\-.^_`|~]*$/.test(value)) return value;
+  throw new CacheConfigError('cacheStatus', "must be true, false, or the cache's name as a token, e.g. 'edge-cache'.");
 }
 
 function resolveLock(lock: ResilientCacheOptions['lock']): ResolvedOptions['lock'] {

@@ -12,10 +12,13 @@ export class EntryDecodeError extends Error {
 
 const MAGIC_0 = 0x52; // 'R'
 const MAGIC_1 = 0x43; // 'C'
-/** 2: responses carry the headers a hit removes (`unset`). Entries of another version read as a miss and are replaced. */
-export const ENTRY_FORMAT_VERSION = 2;
+/**
+ * 2: responses carry the headers a hit removes (`unset`). 3: every entry carries `keepUntil`. Entries of another
+ * version read as a miss and are replaced.
+ */
+export const ENTRY_FORMAT_VERSION = 3;
 const KINDS = ['response', 'vary', 'value'] as const;
-const FIXED_BYTES = 4 + 8 * 4 + 2;
+const FIXED_BYTES = 4 + 8 * 5 + 2;
 
 /** Encodes an entry: magic, version, kind, times, status/format, then length-prefixed strings and body. */
 export function encodeEntry(entry: Entry): Buffer {
@@ -35,7 +38,8 @@ export function encodeEntry(entry: Entry): Buffer {
   out.writeDoubleLE(entry.freshUntil, 12);
   out.writeDoubleLE(entry.staleWhileRevalidateUntil, 20);
   out.writeDoubleLE(entry.staleIfErrorUntil, 28);
-  out.writeUInt16LE(entry.kind === 'response' ? entry.status : entry.kind === 'value' && entry.format === 'buffer' ? 1 : 0, 36);
+  out.writeDoubleLE(entry.keepUntil, 36);
+  out.writeUInt16LE(entry.kind === 'response' ? entry.status : entry.kind === 'value' && entry.format === 'buffer' ? 1 : 0, 44);
   let at = FIXED_BYTES;
   for (const list of strings) {
     out.writeUInt16LE(list.length, at);
@@ -63,8 +67,9 @@ export function decodeEntry(bytes: Buffer): Entry {
     freshUntil: bytes.readDoubleLE(12),
     staleWhileRevalidateUntil: bytes.readDoubleLE(20),
     staleIfErrorUntil: bytes.readDoubleLE(28),
+    keepUntil: bytes.readDoubleLE(36),
   };
-  const code = bytes.readUInt16LE(36);
+  const code = bytes.readUInt16LE(44);
   const [meta = [], headers = [], tags = [], unset = []] = [reader.list(), reader.list(), reader.list(), reader.list()];
   const body = reader.body();
   if (kind === 'vary') return { kind, ...times, fields: headers };

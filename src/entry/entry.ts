@@ -5,12 +5,15 @@
 
 /** When an entry is fresh, and how long it may still be served stale (epoch milliseconds). */
 export interface EntryTimes {
+  /** When the response was made: when it arrived, less the age it arrived with. Its `Age` counts from here. */
   readonly createdAt: number;
   readonly freshUntil: number;
   /** Served stale (with one background refresh) until then. */
   readonly staleWhileRevalidateUntil: number;
   /** Served stale in place of a failed handler until then. */
   readonly staleIfErrorUntil: number;
+  /** Kept until then: as long as it may be served, or longer when it can be revalidated (it has a validator). */
+  readonly keepUntil: number;
 }
 
 /** A stored HTTP response. `headers` is a flat `[name, value, name, value, …]` list, repeated names kept. */
@@ -46,9 +49,9 @@ export interface ValueEntry extends EntryTimes {
 
 export type Entry = ResponseEntry | VaryEntry | ValueEntry;
 
-/** Latest moment an entry can still be served in any way: its storage lifetime. */
+/** Latest moment an entry is of any use, served or revalidated: its storage lifetime. */
 export function entryExpiresAt(entry: EntryTimes): number {
-  return Math.max(entry.freshUntil, entry.staleWhileRevalidateUntil, entry.staleIfErrorUntil);
+  return entry.keepUntil;
 }
 
 /** Approximate bytes an entry holds, used to bound the memory tier. */
@@ -65,14 +68,20 @@ export interface Lifetimes {
   readonly freshMs: number;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
+  /** Keep it at least this long from its making (for revalidation); by default as long as it may be served. */
+  readonly keepMs?: number;
 }
 
-/** The moments of an entry made at `now` with these lifetimes. */
-export function entryTimes(now: number, { freshMs, staleWhileRevalidateMs, staleIfErrorMs }: Lifetimes): EntryTimes {
+/** The moments of an entry made at `createdAt` with these lifetimes. */
+export function entryTimes(createdAt: number, { freshMs, staleWhileRevalidateMs, staleIfErrorMs, keepMs = 0 }: Lifetimes): EntryTimes {
+  const freshUntil = createdAt + freshMs;
+  const staleWhileRevalidateUntil = freshUntil + staleWhileRevalidateMs;
+  const staleIfErrorUntil = freshUntil + staleIfErrorMs;
   return {
-    createdAt: now,
-    freshUntil: now + freshMs,
-    staleWhileRevalidateUntil: now + freshMs + staleWhileRevalidateMs,
-    staleIfErrorUntil: now + freshMs + staleIfErrorMs,
+    createdAt,
+    freshUntil,
+    staleWhileRevalidateUntil,
+    staleIfErrorUntil,
+    keepUntil: Math.max(staleWhileRevalidateUntil, staleIfErrorUntil, createdAt + keepMs),
   };
 }

@@ -1,8 +1,11 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { ResolvedRoute } from '../config/options.js';
 import type { CacheCore } from '../core.js';
 import type { ResponseEntry } from '../entry/entry.js';
 import type { CounterField } from '../observe/stats.js';
+import type { ResponseWriter } from './capture.js';
+import { cacheStatusValue, type CacheStatusParams } from './cache-status.js';
 import type { BypassReason } from './identity.js';
 import { isRefresh } from './refresh.js';
 import { replay, type ReplayLabel } from './replay.js';
@@ -82,10 +85,37 @@ export class Exchange {
     this.core.stats.count(name, field);
   }
 
-  /** Answers from a stored entry and counts it under the name it was stored with. */
-  hit(entry: ResponseEntry, label: Exclude<ReplayLabel, 'MISS'>, failed: boolean): void {
+  /** Marks a response the cache let through without looking up or storing: `X-Cache: BYPASS`, `fwd=bypass`. */
+  labelBypass(): void {
+    if (this.labelled) this.res.setHeader('X-Cache', 'BYPASS');
+    const status = this.cacheStatus({ fwd: 'bypass' });
+    if (status) this.res.setHeader('Cache-Status', status);
+  }
+
+  /** A `Cache-Status` value for this response, or undefined when the option is off or no client reads it. */
+  cacheStatus(params: CacheStatusParams): string | undefined {
+    const name = this.core.options.cacheStatus;
+    return name === undefined || this.refresh ? undefined : cacheStatusValue(name, params);
+  }
+
+  /**
+   * Answers from a stored entry and counts it under the name it was stored with: a hit, a stale hit, or (after the
+   * route confirmed it with a 304) a revalidated one, which counts as a hit.
+   */
+  hit(entry: ResponseEntry, label: Exclude<ReplayLabel, 'MISS'>, failed: boolean, extra: { collapsed?: boolean; writer?: ResponseWriter;
+    clientHeaders?: IncomingHttpHeaders } = {}): void {
     this.count(label === 'STALE' ? 'stale' : 'hits', entry.name);
     if (failed) this.count('errors', entry.name);
-    replay(this.req, this.res, entry, this.core.options.xCache ? label : undefined, this.core.clock.now());
+    const now = this.core.clock.now();
+    const status: CacheStatusParams = label === 'REVALIDATED'
+      ? { fwd: 'stale', fwdStatus: 304, ttlMs: entry.freshUntil - now }
+      : { hit: true, ttlMs: entry.freshUntil - now, collapsed: extra.collapsed === true };
+    replay(this.req, this.res, entry, {
+      label: this.core.options.xCache ? label : undefined,
+      cacheStatus: this.cacheStatus(status),
+      now,
+      writer: extra.writer,
+      clientHeaders: extra.clientHeaders,
+    });
   }
 }

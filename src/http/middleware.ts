@@ -9,7 +9,8 @@ import { Exchange } from './exchange.js';
 import { bypassReason, isIdentity, type BypassReason } from './identity.js';
 import { variantDigest, type RequestKey } from './keys.js';
 import { miss } from './miss.js';
-import { refreshInBackground } from './refresh.js';
+import { refreshInBackground, staleEntryOf } from './refresh.js';
+import { invalidateAfterUnsafe, isUnsafe } from './unsafe.js';
 
 // The request path, top to bottom: the Express doors (app.use, route, the package's own routers), then one lookup and
 // its answer: a hit, a stale hit with a background refresh, a bypass, or a miss (miss.ts records and stores it).
@@ -83,7 +84,11 @@ function run(x: Exchange): void {
  */
 function serve(x: Exchange): void | Promise<void> {
   const { core, req, route } = x;
-  if (core.closed || (req.method !== 'GET' && req.method !== 'HEAD')) return x.next();
+  if (core.closed) return x.next();
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    if (core.options.invalidateOnUnsafe && isUnsafe(req.method)) invalidateAfterUnsafe(core, req, x.res);
+    return x.next();
+  }
   // A shared cache must not answer one user with another's response (see identity.ts).
   const reason = bypassReason(req, route, route?.policy ?? core.options.policy);
   if (reason) return bypass(x, reason);
@@ -99,7 +104,10 @@ function serve(x: Exchange): void | Promise<void> {
     if (log.middleware.enabled) log.middleware('cache key could not be computed (%s); not caching', describeError(error));
   }
   if (!requestKey) return bypass(x);
-  if (x.refresh) return miss(x, requestKey.digest, { key: requestKey.key, since: undefined, stale: undefined, failed: false });
+  if (x.refresh) {
+    const validate = staleEntryOf(req);
+    return miss(x, requestKey.digest, { key: requestKey.key, since: undefined, stale: undefined, validate, failed: false, forward: 'stale' });
+  }
   const found = lookup(x, requestKey);
   if (found instanceof Promise) {
     // Taken in the tick the lookup began (no fill is released within a tick): see `MissLookup.since`.
@@ -115,20 +123,26 @@ interface Found {
   /** The base key, or the variant key a stored `Vary` selects. */
   readonly key: string;
   readonly failed: boolean;
+  /** A stored `Vary` index selected a variant that is not stored. */
+  readonly variantMissing?: boolean;
 }
 
-/** Hit, stale hit (with a background refresh), or miss. */
+/**
+ * Hit, stale hit (with a background refresh), or miss. A stale entry the route can revalidate (every entry has an
+ * entity tag) goes to the miss as one to validate: the route is asked whether it is still current (RFC 9111 §4.3).
+ */
 function answer(x: Exchange, base: string, found: Found, since: number | undefined): void | Promise<void> {
   const { entry, key, failed } = found;
   const now = x.core.clock.now();
   if (entry && now < entry.freshUntil) return x.hit(entry, 'HIT', failed);
   if (entry && now < entry.staleWhileRevalidateUntil) {
     x.hit(entry, 'STALE', failed);
-    refreshInBackground(x.core, x.req, key);
+    refreshInBackground(x.core, x.req, key, entry);
     return;
   }
   const stale = entry && now < entry.staleIfErrorUntil ? entry : undefined;
-  return miss(x, base, { key, since, stale, failed });
+  const forward = entry ? 'stale' : found.variantMissing ? 'vary-miss' : 'uri-miss';
+  return miss(x, base, { key, since, stale, validate: entry, failed, forward });
 }
 
 /** One lookup; a second only when the stored response varies on request headers. */
@@ -145,6 +159,7 @@ function afterFirst(x: Exchange, { digest: base, key: baseKey }: RequestKey, fir
     entry: second.entry?.kind === 'response' ? second.entry : undefined,
     key,
     failed: first.failed || second.failed,
+    variantMissing: second.entry?.kind !== 'response',
   });
   const second = x.core.store.lookup(key);
   return second instanceof Promise ? second.then(toFound) : toFound(second);
@@ -160,7 +175,7 @@ function bypass(x: Exchange, reason?: BypassReason): void {
   captureResponse(x.res, {
     maxBodyBytes: 0,
     onHeaders: () => {
-      if (x.phase === 'bypass' && x.core.options.xCache) x.res.setHeader('X-Cache', 'BYPASS');
+      if (x.phase === 'bypass') x.labelBypass();
       return 'pass';
     },
     onEnd: () => {

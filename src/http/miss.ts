@@ -1,19 +1,19 @@
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Timer } from '../clock.js';
 import type { Leader } from '../coalescing/coalescer.js';
 import type { SharedResponse } from '../core.js';
-import type { ResponseEntry, VaryEntry } from '../entry/entry.js';
-import { entryExpiresAt } from '../entry/entry.js';
+import { entryExpiresAt, entryTimes, type ResponseEntry, type VaryEntry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
+import type { CacheStatusParams } from './cache-status.js';
 import { captureResponse, type CaptureMode, type CapturedResponse, type ResponseWriter } from './capture.js';
-import { stripConditionalHeaders } from './conditional.js';
+import { setValidators, stripConditionalHeaders } from './conditional.js';
 import type { Exchange } from './exchange.js';
 import { variantDigest } from './keys.js';
 import { judgeResponse, personalReason, type Verdict } from './policy.js';
 import { REFRESH_GIVE_UP_MS } from './refresh.js';
 import { replay } from './replay.js';
-import { buildResponseEntry, transientEntry } from './response-entry.js';
+import { buildResponseEntry, headerObject, refreshedHeaders, transientEntry } from './response-entry.js';
 
 /** What the lookup before a miss learned. */
 export interface MissLookup {
@@ -26,8 +26,12 @@ export interface MissLookup {
   readonly since: number | undefined;
   /** An expired entry still inside its `staleIfError` window: served in place of a 5xx. */
   readonly stale: ResponseEntry | undefined;
+  /** A stored entry past its freshness: the route is asked whether it is still current (RFC 9111 §4.3.1). */
+  readonly validate: ResponseEntry | undefined;
   /** Redis failed during the lookup (counted as an error for the name). */
   readonly failed: boolean;
+  /** Why the request goes to the route, for `Cache-Status`. */
+  readonly forward: 'uri-miss' | 'vary-miss' | 'stale';
 }
 
 /**
@@ -73,11 +77,16 @@ async function joinFill(x: Exchange, base: string, pending: Promise<SharedRespon
   if (!shared) return false;
   if (shared.vary.length > 0 && variantDigest(base, shared.vary, x.req) !== shared.variant) return false;
   if (shared.label !== 'MISS') {
-    x.hit(shared.entry, shared.label, false);
+    x.hit(shared.entry, shared.label, false, { collapsed: true });
     return true;
   }
   x.count('misses', shared.entry.name);
-  replay(x.req, x.res, shared.entry, x.core.options.xCache ? 'MISS' : undefined, x.core.clock.now());
+  const now = x.core.clock.now();
+  replay(x.req, x.res, shared.entry, {
+    label: x.core.options.xCache ? 'MISS' : undefined,
+    cacheStatus: x.cacheStatus({ fwd: 'uri-miss', collapsed: true }),
+    now,
+  });
   return true;
 }
 
@@ -85,9 +94,10 @@ type StorableVerdict = Extract<Verdict, { store: true }>;
 
 /**
  * Records the response of a request that leads a fill: decides from its status and headers whether it may be stored
- * or shared, serves the stale entry in place of a 5xx when one is allowed, counts the outcome, hands the result to
- * concurrent waiters, and stores it once the response has gone out. The exchange it leaves on the request lets a route
- * that runs later opt out (`route(false)`) or take the request over (its own key).
+ * or shared, serves the stale entry in place of a 5xx when one is allowed, takes a 304 to a revalidation as the
+ * stored entry confirmed, counts the outcome, hands the result to concurrent waiters, and stores it once the response
+ * has gone out. The exchange it leaves on the request lets a route that runs later opt out (`route(false)`) or take
+ * the request over (its own key).
  */
 class Fill {
   readonly #x: Exchange;
@@ -99,8 +109,13 @@ class Fill {
   readonly #started = performance.now();
   /** The headers the response had when the cache saw the request: set by the middleware before it. */
   readonly #before: OutgoingHttpHeaders;
+  /** When the route was asked, and when its headers came (RFC 9111 §4.2.3's request_time and response_time). */
+  #requestTime = 0;
+  #responseTime = 0;
+  /** The client's own validators, taken off the request so the route answers in full; answered from the entry. */
+  #clientHeaders: IncomingHttpHeaders = {};
   #verdict: Verdict | undefined;
-  #servedStale = false;
+  #outcome: 'recorded' | 'stale' | 'validated' = 'recorded';
   #released = false;
   #writer: ResponseWriter | undefined;
 
@@ -117,7 +132,9 @@ class Fill {
   /** Starts recording and runs the handler. */
   start(): void {
     const x = this.#x;
-    stripConditionalHeaders(x.req);
+    this.#clientHeaders = { ...stripConditionalHeaders(x.req), range: x.req.headers.range, 'if-range': x.req.headers['if-range'] };
+    if (this.#lookedUp.validate) setValidators(x.req, this.#lookedUp.validate);
+    this.#requestTime = x.core.clock.now();
     x.release = () => this.#release();
     x.attach('filling');
     this.#writer = captureResponse(x.res, {
@@ -140,22 +157,45 @@ class Fill {
   #onHeaders(status: number, headers: CapturedResponse['headers']): CaptureMode {
     const x = this.#x;
     const { core, res } = x;
+    this.#responseTime = core.clock.now();
     if (x.phase === 'handed-over') return 'pass';
     if (x.phase === 'bypass') {
-      if (x.labelled) res.setHeader('X-Cache', 'BYPASS');
+      x.labelBypass();
       return 'pass';
+    }
+    if (status === 304 && this.#lookedUp.validate) {
+      // The stored entry is still current: the client gets it (see #revalidated), never the route's 304 to our question.
+      this.#outcome = 'validated';
+      return 'swallow';
     }
     const stale = this.#lookedUp.stale;
     if (status >= 500 && stale && !x.refresh) {
-      this.#servedStale = true;
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
-      replay(x.req, res, stale, core.options.xCache ? 'STALE' : undefined, core.clock.now(), this.#writer);
+      this.#outcome = 'stale';
+      this.#resetHeaders();
+      replay(x.req, res, stale, {
+        label: core.options.xCache ? 'STALE' : undefined,
+        cacheStatus: x.cacheStatus({ fwd: 'stale', fwdStatus: status, ttlMs: stale.freshUntil - this.#responseTime }),
+        now: this.#responseTime,
+        writer: this.#writer,
+        clientHeaders: this.#clientHeaders,
+      });
       return 'swallow';
     }
+    const verdict = judgeResponse(status, headers, x.route?.policy ?? core.options.policy, this.#times());
+    this.#verdict = verdict;
     if (x.labelled) res.setHeader('X-Cache', 'MISS');
-    this.#verdict = judgeResponse(status, headers, x.route?.policy ?? core.options.policy, core.clock.now());
-    if (log.middleware.enabled && !this.#verdict.store) log.middleware('not storing: %s', this.#verdict.reason);
-    return x.req.method === 'GET' && this.#verdict.share ? 'record' : 'pass';
+    const cacheStatus = x.cacheStatus(this.#forwarded(verdict.store));
+    if (cacheStatus) res.setHeader('Cache-Status', cacheStatus);
+    if (log.middleware.enabled && !verdict.store) log.middleware('not storing: %s', verdict.reason);
+    return x.req.method === 'GET' && verdict.share ? 'record' : 'pass';
+  }
+
+  #forwarded(stored: boolean): CacheStatusParams {
+    return { fwd: this.#lookedUp.forward, stored };
+  }
+
+  #times(): { requestTime: number; responseTime: number } {
+    return { requestTime: this.#requestTime, responseTime: this.#responseTime };
   }
 
   #onEnd(captured: CapturedResponse | undefined): void {
@@ -167,13 +207,14 @@ class Fill {
       return x.release();
     }
     this.#count(name);
-    if (this.#servedStale && this.#lookedUp.stale) {
+    if (this.#outcome === 'stale' && this.#lookedUp.stale) {
       this.#leader?.resolve({ entry: this.#lookedUp.stale, label: 'STALE', vary: [], variant: '' });
       return this.#releaseLock();
     }
-    const verdict = this.#verdict;
-    if (!captured?.body || !verdict?.share) return x.release();
     try {
+      if (this.#outcome === 'validated' && captured && this.#lookedUp.validate) return this.#revalidated(this.#lookedUp.validate, captured.headers);
+      const verdict = this.#verdict;
+      if (!captured?.body || !verdict?.share) return x.release();
       this.#shareAndStore({ ...captured, body: captured.body }, verdict, name);
     } catch (error) {
       if (log.middleware.enabled) log.middleware('response could not be stored: %s', describeError(error));
@@ -182,8 +223,43 @@ class Fill {
   }
 
   /**
-   * Whether the response, as it finally went out, may still be kept: a Set-Cookie or a private, no-store or no-cache
-   * added on the way out (express-session's cookie, by middleware before the cache) means it may not.
+   * The route confirmed the stored entry with a 304: its headers update the entry's (RFC 9111 §3.2), its freshness is
+   * worked out again, the stored body is reused, and the client (and any waiter) is answered from the updated entry.
+   */
+  #revalidated(stored: ResponseEntry, notModified: OutgoingHttpHeaders): void {
+    const { core, req } = this.#x;
+    const headers = refreshedHeaders(stored, notModified, this.#responseTime);
+    const verdict = judgeResponse(stored.status, headerObject(headers), this.#x.route?.policy ?? core.options.policy, this.#times());
+    const times = verdict.store
+      ? entryTimes(this.#responseTime - verdict.initialAgeMs, verdict)
+      : { createdAt: this.#responseTime, freshUntil: this.#responseTime, staleWhileRevalidateUntil: this.#responseTime, staleIfErrorUntil: this.#responseTime, keepUntil: this.#responseTime };
+    const entry: ResponseEntry = { ...stored, headers, ...times, etag: etagOf(headers) ?? stored.etag };
+    if (!this.#x.refresh) {
+      this.#resetHeaders();
+      this.#x.hit(entry, 'REVALIDATED', this.#lookedUp.failed, { writer: this.#writer, clientHeaders: this.#clientHeaders });
+    }
+    const variant = verdict.vary.length > 0 ? variantDigest(this.#base, verdict.vary, req) : '';
+    if (!verdict.store) {
+      this.#leader?.resolve({ entry, label: 'HIT', vary: verdict.vary, variant });
+      return this.#releaseLock();
+    }
+    this.#leader?.hold({ entry, label: 'HIT', vary: verdict.vary, variant });
+    void this.#store(entry, verdict, variant).finally(() => {
+      this.#leader?.release();
+      this.#releaseLock();
+    });
+  }
+
+  /** Puts the response's headers back to what the middleware before the cache had set, to answer from an entry. */
+  #resetHeaders(): void {
+    const res = this.#x.res;
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    for (const [name, value] of Object.entries(this.#before)) if (value !== undefined) res.setHeader(name, value);
+  }
+
+  /**
+   * Whether the response, as it finally went out, may still be kept: a Set-Cookie, private or no-store added on the
+   * way out (express-session's cookie, by middleware before the cache) means it may not.
    */
   #keepAsSent(headers: OutgoingHttpHeaders): boolean {
     const reason = personalReason(headers);
@@ -201,24 +277,26 @@ class Fill {
     this.#releaseLock();
   }
 
+  /** A revalidated entry counts as a hit (x.hit counts it), a stale one in place of an error as stale. */
   #count(name: string): void {
     const x = this.#x;
     x.core.stats.latency.handler.record(performance.now() - this.#started);
-    if (x.refresh) return;
-    x.count(this.#servedStale ? 'stale' : 'misses', name);
+    if (x.refresh || this.#outcome === 'validated') return;
+    x.count(this.#outcome === 'stale' ? 'stale' : 'misses', name);
     if (this.#lookedUp.failed) x.count('errors', name);
   }
 
   /** Waiters get the entry (stored) or a transient copy (an error, say); a stored one keeps answering newcomers until it lands. */
   #shareAndStore(captured: CapturedResponse & { body: Buffer }, verdict: Verdict, name: string): void {
-    const { req, res, core } = this.#x;
-    const now = core.clock.now();
+    const { req, res } = this.#x;
     const variant = verdict.vary.length > 0 ? variantDigest(this.#base, verdict.vary, req) : '';
     if (!verdict.store) {
-      this.#leader?.resolve({ entry: transientEntry(res, captured, this.#before, now, name), label: 'MISS', vary: verdict.vary, variant });
+      const entry = transientEntry(res, captured, this.#before, this.#responseTime, name);
+      this.#leader?.resolve({ entry, label: 'MISS', vary: verdict.vary, variant });
       return this.#releaseLock();
     }
-    const entry = buildResponseEntry(res, withVary(captured, verdict.vary), this.#before, now, verdict, name, this.#x.tags());
+    const times = { ...entryTimes(this.#responseTime - verdict.initialAgeMs, verdict), arrivedAt: this.#responseTime };
+    const entry = buildResponseEntry(res, withVary(captured, verdict.vary), this.#before, times, name, this.#x.tags());
     this.#leader?.hold({ entry, label: 'HIT', vary: verdict.vary, variant });
     void this.#store(entry, verdict, variant).finally(() => {
       this.#leader?.release();
@@ -236,14 +314,19 @@ class Fill {
     if (verdict.vary.length === 0) {
       stored = (await core.store.set(baseKey, entry, ttlMs, tagging)) !== undefined;
     } else {
-      const { createdAt, freshUntil, staleWhileRevalidateUntil, staleIfErrorUntil } = entry;
-      const index: VaryEntry = { kind: 'vary', fields: verdict.vary, createdAt, freshUntil, staleWhileRevalidateUntil, staleIfErrorUntil };
+      const { createdAt, freshUntil, staleWhileRevalidateUntil, staleIfErrorUntil, keepUntil } = entry;
+      const index: VaryEntry = { kind: 'vary', fields: verdict.vary, createdAt, freshUntil, staleWhileRevalidateUntil, staleIfErrorUntil, keepUntil };
       const variantKey = core.keys.response(variant);
       const tiers = await Promise.all([core.store.set(baseKey, index, ttlMs, tagging), core.store.set(variantKey, entry, ttlMs, tagging)]);
       stored = tiers.every((tier) => tier !== undefined);
     }
     if (stored) core.stats.count(entry.name, 'stores');
   }
+}
+
+function etagOf(headers: readonly string[]): string | undefined {
+  for (let i = 0; i + 1 < headers.length; i += 2) if ((headers[i] as string).toLowerCase() === 'etag') return headers[i + 1];
+  return undefined;
 }
 
 /** The recorded response with every field the verdict varies on named in its `Vary` (one the policy added, say). */

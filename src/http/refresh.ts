@@ -2,6 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Application, Request } from 'express';
 import type { CacheCore } from '../core.js';
+import type { ResponseEntry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
 import { stripConditionalHeaders } from './conditional.js';
 
@@ -14,7 +15,13 @@ const REFRESH = Symbol('express-resilient-cache.refresh');
 
 /** True for the copy of a request that a background refresh sends through the app. */
 export function isRefresh(req: Request): boolean {
-  return (req as unknown as Record<symbol, unknown>)[REFRESH] === true;
+  return (req as unknown as Record<symbol, unknown>)[REFRESH] !== undefined;
+}
+
+/** The stale entry a background refresh revalidates, carried by its copy of the request. */
+export function staleEntryOf(req: Request): ResponseEntry | undefined {
+  const entry = (req as unknown as Record<symbol, unknown>)[REFRESH];
+  return typeof entry === 'object' && entry !== null ? entry as ResponseEntry : undefined;
 }
 
 /**
@@ -23,7 +30,7 @@ export function isRefresh(req: Request): boolean {
  * cache middleware recognises the copy, skips the lookup, records the handler's response and stores it; nothing is
  * written to any socket. One refresh per key at a time: while one runs, the fill registry holds the key.
  */
-export function refreshInBackground(core: CacheCore, req: Request, key: string): void {
+export function refreshInBackground(core: CacheCore, req: Request, key: string, entry: ResponseEntry): void {
   if (core.fills.pending(key) || core.refreshing.has(key) || core.closed) return;
   // Held from dispatch until the copy's response ends: the copy reaches the cache middleware only after whatever
   // runs before it, and stale hits arriving meanwhile must not start a second refresh.
@@ -34,7 +41,7 @@ export function refreshInBackground(core: CacheCore, req: Request, key: string):
   type App = Application & { parent?: App; handle(req: unknown, res: unknown, done: (error?: unknown) => void): void };
   let app = req.app as App;
   while (app.parent) app = app.parent;
-  const copy = copyRequest(req);
+  const copy = copyRequest(req, entry);
   const res = new ServerResponse(copy);
   res.once('finish', done);
   const failed = (error: unknown) => {
@@ -48,7 +55,7 @@ export function refreshInBackground(core: CacheCore, req: Request, key: string):
   }
 }
 
-function copyRequest(req: Request): IncomingMessage {
+function copyRequest(req: Request, entry: ResponseEntry): IncomingMessage {
   // A socket that is never connected: the copy has no client, but code that reads the peer's address still can.
   const socket = new Socket();
   Object.defineProperty(socket, 'remoteAddress', { value: req.socket.remoteAddress });
@@ -63,6 +70,6 @@ function copyRequest(req: Request): IncomingMessage {
   copy.rawHeaders = [...req.rawHeaders];
   stripConditionalHeaders(copy);
   copy.push(null);
-  (copy as unknown as Record<symbol, unknown>)[REFRESH] = true;
+  (copy as unknown as Record<symbol, unknown>)[REFRESH] = entry;
   return copy;
 }

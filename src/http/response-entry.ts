@@ -1,13 +1,16 @@
 import { hash } from 'node:crypto';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { entryTimes, type Lifetimes, type ResponseEntry } from '../entry/entry.js';
+import type { EntryTimes, ResponseEntry } from '../entry/entry.js';
 import { compact, flatten, Interner } from '../entry/intern.js';
 import type { CapturedResponse } from './capture.js';
 
-/** Headers that describe one connection or one moment, not the response: never stored, set afresh on replay. */
+/**
+ * Headers that describe one connection or one moment, not the response: never stored, set afresh on replay. `Date`
+ * is stored (a hit keeps the response's own, RFC 9111 §4), `Age` is worked out on every hit from when it was made.
+ */
 const NOT_STORED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
-  'date', 'age', 'x-cache', 'content-length', 'set-cookie',
+  'age', 'x-cache', 'cache-status', 'content-length', 'set-cookie',
 ]);
 
 /** Header names and common values, shared by every entry of this process (see Interner). */
@@ -27,12 +30,13 @@ export function buildResponseEntry(
   res: ServerResponse,
   captured: CapturedResponse & { body: Buffer },
   before: OutgoingHttpHeaders,
-  now: number,
-  lifetimes: Lifetimes,
+  times: EntryTimes & { readonly arrivedAt: number },
   name: string,
   tags: readonly string[],
 ): ResponseEntry {
   const headers: string[] = [];
+  // The response's own Date, or, as Node would have sent it, the moment it arrived (RFC 9110 §6.6.1).
+  if (captured.headers['date'] === undefined) headers.push('Date', new Date(times.arrivedAt).toUTCString());
   // getRawHeaderNames is on every OutgoingMessage at run time, though @types/node declares it on ClientRequest only.
   const rawNames = new Map((res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames().map((raw) => [raw.toLowerCase(), raw]));
   let etag = '';
@@ -64,14 +68,19 @@ export function buildResponseEntry(
     etag,
     name: strings.intern(name),
     tags: tags.length === 0 ? NONE : tags,
-    ...entryTimes(now, lifetimes),
+    createdAt: times.createdAt,
+    freshUntil: times.freshUntil,
+    staleWhileRevalidateUntil: times.staleWhileRevalidateUntil,
+    staleIfErrorUntil: times.staleIfErrorUntil,
+    keepUntil: times.keepUntil,
   };
 }
 
 /** A response shared with concurrent waiters but not stored (an error, say): it lives only as long as the request. */
 export function transientEntry(res: ServerResponse, captured: CapturedResponse & { body: Buffer }, before: OutgoingHttpHeaders,
   now: number, name: string): ResponseEntry {
-  return buildResponseEntry(res, captured, before, now, NOT_KEPT, name, []);
+  const times = { createdAt: now, freshUntil: now, staleWhileRevalidateUntil: now, staleIfErrorUntil: now, keepUntil: now, arrivedAt: now };
+  return buildResponseEntry(res, captured, before, times, name, []);
 }
 
 function sameValue(earlier: OutgoingHttpHeaders[string], value: OutgoingHttpHeaders[string]): boolean {
@@ -86,4 +95,39 @@ function removedSince(before: OutgoingHttpHeaders, after: OutgoingHttpHeaders): 
   return removed ?? NONE;
 }
 
-const NOT_KEPT: Lifetimes = Object.freeze({ freshMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0 });
+
+/**
+ * A stored entry's headers updated from a 304 (RFC 9111 §3.2): each header the 304 carries replaces the stored
+ * values of that name, except those never stored and `Content-Length` (it describes the stored body, not the 304).
+ */
+export function refreshedHeaders(stored: ResponseEntry, notModified: OutgoingHttpHeaders, arrivedAt: number): readonly string[] {
+  const replaced = new Set<string>();
+  const added: string[] = [];
+  // The 304 is the newer response: its Date replaces the stored one, as the moment it came when it has none.
+  if (notModified['date'] === undefined) {
+    replaced.add('date');
+    added.push('Date', new Date(arrivedAt).toUTCString());
+  }
+  for (const [lower, value] of Object.entries(notModified)) {
+    if (value === undefined || NOT_STORED.has(lower)) continue;
+    replaced.add(lower);
+    for (const v of Array.isArray(value) ? value : [value]) added.push(strings.intern(lower), strings.intern(String(v)));
+  }
+  const kept: string[] = [];
+  for (let i = 0; i + 1 < stored.headers.length; i += 2) {
+    if (!replaced.has((stored.headers[i] as string).toLowerCase())) kept.push(stored.headers[i] as string, stored.headers[i + 1] as string);
+  }
+  return [...kept, ...added];
+}
+
+/** A stored `[name, value, …]` list as the headers object the policy reads (lower-case names, repeats as arrays). */
+export function headerObject(headers: readonly string[]): OutgoingHttpHeaders {
+  const object: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = (headers[i] as string).toLowerCase();
+    const value = headers[i + 1] as string;
+    const previous = object[name];
+    object[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return object;
+}

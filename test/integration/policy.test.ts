@@ -105,6 +105,11 @@ describe('what is stored', () => {
   });
 });
 
+/** Never stored, whatever else the response says. */
+const NEVER_STORED = ['no-store', 'private'];
+/** Stored, but never used without asking the route again (no-cache), or stale as soon as it arrives (max-age=0). */
+const REVALIDATED = ['no-cache', 'public, no-cache="set-cookie"', 'max-age=0'];
+
 describe('never stored', () => {
   const calls = new Calls();
   let app: RunningApp;
@@ -117,7 +122,7 @@ describe('never stored', () => {
         calls.add('cookie');
         res.cookie('session', 'abc123').send('has a cookie');
       });
-      for (const directive of ['no-store', 'no-cache', 'private', 'public, no-cache="set-cookie"', 'max-age=0']) {
+      for (const directive of [...NEVER_STORED, ...REVALIDATED]) {
         web.get(`/cc/${encodeURIComponent(directive)}`, (_req, res) => {
           calls.add(`cc ${directive}`);
           res.set('Cache-Control', directive).send(`cache-control ${directive}`);
@@ -162,11 +167,20 @@ describe('never stored', () => {
     for (const res of [first, second]) assert.match(headerLines(res, 'Set-Cookie')[0] ?? '', /^session=abc123/);
   });
 
-  for (const directive of ['no-store', 'no-cache', 'private', 'public, no-cache="set-cookie"', 'max-age=0']) {
+  for (const directive of NEVER_STORED) {
     it(`Cache-Control: ${directive}`, async () => {
       const path = `/cc/${encodeURIComponent(directive)}`;
       assert.deepEqual(await labels(app, path, 2), ['200 MISS', '200 MISS']);
       assert.equal(calls.of(`cc ${directive}`), 2);
+    });
+  }
+
+  for (const directive of REVALIDATED) {
+    it(`Cache-Control: ${directive} is stored only to be revalidated: the route runs on every request`, async () => {
+      const path = `/cc/${encodeURIComponent(directive)}`;
+      // Express's ETag makes it revalidatable; the route's 304 serves the stored body (RFC 9111 §4.3).
+      assert.deepEqual(await labels(app, path, 3), ['200 MISS', '200 REVALIDATED', '200 REVALIDATED']);
+      assert.equal(calls.of(`cc ${directive}`), 3);
     });
   }
 
@@ -189,8 +203,8 @@ describe('never stored', () => {
     assert.equal((await request(app.base, '/flaky')).body.toString(), 'flaky recovered');
   });
 
-  it('leaves nothing but the one successful entry in Redis', async () => {
-    assert.equal((await redisKeys(server, `${prefix}r:*`)).length, 1);
+  it('leaves nothing but the successful entry and those kept to be revalidated in Redis', async () => {
+    assert.equal((await redisKeys(server, `${prefix}r:*`)).length, 1 + REVALIDATED.length);
   });
 });
 
@@ -229,11 +243,12 @@ describe("the handler's own freshness shortens the TTL, never lengthens it", () 
     await clock.advance(2100); // entries expire
 
     for (const path of ['/max-age', '/s-maxage', '/expires']) {
-      assert.deepEqual(await labels(longTtl, path, 1), ['200 MISS'], `${path} expired by its own freshness`);
+      // Expired: the route is asked again, and confirms the stored body with a 304 (Express's ETag).
+      assert.deepEqual(await labels(longTtl, path, 1), ['200 REVALIDATED'], `${path} expired by its own freshness`);
       assert.equal(calls.of(path.slice(1)), 2);
     }
     assert.deepEqual(await labels(longTtl, '/plain', 1), ['200 HIT'], 'without its own freshness the 60s ttl holds');
-    assert.deepEqual(await labels(shortTtl, '/long', 1), ['200 MISS'], 'max-age=3600 did not lengthen a 1s ttl');
+    assert.deepEqual(await labels(shortTtl, '/long', 1), ['200 REVALIDATED'], 'max-age=3600 did not lengthen a 1s ttl');
     assert.equal(calls.of('long'), 2);
   });
 });

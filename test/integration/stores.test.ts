@@ -105,7 +105,7 @@ function tiered(store: TieredStore, elapse: (ms: number) => Promise<void>): Stor
 
 /** Entry moments: the stores keep them as given (their own TTL is what `set` is told). */
 const NOW = Date.UTC(2026, 0, 1);
-const times = () => ({ createdAt: NOW, freshUntil: NOW + 60_000, staleWhileRevalidateUntil: NOW + 60_000, staleIfErrorUntil: NOW + 60_000 });
+const times = () => ({ createdAt: NOW, freshUntil: NOW + 60_000, staleWhileRevalidateUntil: NOW + 60_000, staleIfErrorUntil: NOW + 60_000, keepUntil: NOW + 60_000 });
 
 function response(body: Buffer, status = 200): ResponseEntry {
   return {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeEntry, encodeEntry, ENTRY_FORMAT_VERSION, EntryDecodeError } from '../../src/entry/codec.js';
-import { entryExpiresAt, entrySize, type Entry, type ResponseEntry, type ValueEntry, type VaryEntry } from '../../src/entry/entry.js';
+import { entryExpiresAt, entrySize, entryTimes, type Entry, type ResponseEntry, type ValueEntry, type VaryEntry } from '../../src/entry/entry.js';
 
-const times = { createdAt: 1_700_000_000_000, freshUntil: 1_700_000_060_000, staleWhileRevalidateUntil: 1_700_000_070_000, staleIfErrorUntil: 1_700_000_090_000 };
+const times = { createdAt: 1_700_000_000_000, freshUntil: 1_700_000_060_000, staleWhileRevalidateUntil: 1_700_000_070_000, staleIfErrorUntil: 1_700_000_090_000, keepUntil: 1_700_000_090_000 };
 
 function responseEntry(body: Buffer = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 10, 13])): ResponseEntry {
   return {
@@ -133,9 +133,12 @@ describe('entry encoding', () => {
     assert.ok(entrySize(varyEntry) > 0);
   });
 
-  it('an entry lives until its latest stale window ends', () => {
-    assert.equal(entryExpiresAt(times), times.staleIfErrorUntil);
-    assert.equal(entryExpiresAt({ ...times, staleIfErrorUntil: 0 }), times.staleWhileRevalidateUntil);
+  it('an entry lives until its latest stale window ends, or longer when it is kept to be revalidated', () => {
+    const made = entryTimes(1000, { freshMs: 60_000, staleWhileRevalidateMs: 10_000, staleIfErrorMs: 30_000 });
+    assert.equal(entryExpiresAt(made), 1000 + 90_000);
+    assert.equal(entryExpiresAt(entryTimes(1000, { freshMs: 60_000, staleWhileRevalidateMs: 10_000, staleIfErrorMs: 0 })), 1000 + 70_000);
+    assert.equal(entryExpiresAt(entryTimes(1000, { freshMs: 0, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, keepMs: 60_000 })), 1000 + 60_000);
+    assert.deepEqual([made.freshUntil, made.staleWhileRevalidateUntil, made.staleIfErrorUntil], [61_000, 71_000, 91_000]);
   });
 });
 
@@ -170,7 +173,7 @@ function mutate(original: Buffer, seed: number): Buffer {
 
 function assertWellFormed(entry: Entry): void {
   assert.ok(['response', 'vary', 'value'].includes(entry.kind));
-  for (const t of [entry.createdAt, entry.freshUntil, entry.staleWhileRevalidateUntil, entry.staleIfErrorUntil]) assert.equal(typeof t, 'number');
+  for (const t of [entry.createdAt, entry.freshUntil, entry.staleWhileRevalidateUntil, entry.staleIfErrorUntil, entry.keepUntil]) assert.equal(typeof t, 'number');
   if (entry.kind === 'vary') {
     assert.ok(entry.fields.every((f) => typeof f === 'string'));
     return;

@@ -197,6 +197,24 @@ describe('resilientCache() options', () => {
     await withResolved({}, (options) => assert.equal(options.policy.ignoreCookies.names.size + options.policy.ignoreCookies.patterns.length, 0));
   });
 
+  it("ttlFrom is 'options' or 'response'; maxTtl needs 'response'; statuses then default to the RFC's rules", async () => {
+    rejects({ ttlFrom: 'origin' }, 'ttlFrom', /'options'.*'response'/);
+    rejects({ maxTtl: '1h' }, 'maxTtl', /needs ttlFrom: 'response'/);
+    await withResolved({}, (options) => assert.deepEqual([options.policy.ttlFrom, options.policy.maxTtlMs, options.policy.statusesGiven], ['options', Infinity, true]));
+    await withResolved({ ttlFrom: 'response', maxTtl: '1h' }, (options) => {
+      assert.deepEqual([options.policy.ttlFrom, options.policy.maxTtlMs, options.policy.statusesGiven], ['response', 3_600_000, false]);
+    });
+    await withResolved({ ttlFrom: 'response', statuses: [200] }, (options) => assert.equal(options.policy.statusesGiven, true));
+  });
+
+  it('cacheStatus is true, false or a token naming the cache; invalidateOnUnsafe a boolean', async () => {
+    for (const bad of ['has space', 'a;b', 1, '']) rejects({ cacheStatus: bad }, 'cacheStatus', /token/);
+    rejects({ invalidateOnUnsafe: 'yes' }, 'invalidateOnUnsafe', /true or false/);
+    await withResolved({}, (options) => assert.deepEqual([options.cacheStatus, options.invalidateOnUnsafe], [undefined, true]));
+    await withResolved({ cacheStatus: true }, (options) => assert.equal(options.cacheStatus, 'express-resilient-cache'));
+    await withResolved({ cacheStatus: 'edge' }, (options) => assert.equal(options.cacheStatus, 'edge'));
+  });
+
   it('maxNames is a whole number of 1 or more, 500 by default', async () => {
     for (const bad of [0, -1, 1.5, '10']) rejects({ maxNames: bad }, 'maxNames', /whole number of 1 or more/);
     await withResolved({}, (options) => assert.equal(options.maxNames, 500));

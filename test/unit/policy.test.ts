@@ -7,11 +7,14 @@ import type { ResolvedPolicy } from '../../src/config/options.js';
 const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
 function policy(overrides: Partial<ResolvedPolicy> = {}): ResolvedPolicy {
-  return { ttlMs: 60_000, staleWhileRevalidateMs: 0, staleIfErrorMs: 0, statuses: new Set([200]), ignoreCookies: { all: false, names: new Set(), patterns: [] }, ...overrides };
+  return {
+    ttlMs: 60_000, ttlFrom: 'options', maxTtlMs: Infinity, statusesGiven: true, staleWhileRevalidateMs: 0, staleIfErrorMs: 0,
+    statuses: new Set([200]), ignoreCookies: { all: false, names: new Set(), patterns: [] }, ...overrides,
+  };
 }
 
 function judge(headers: OutgoingHttpHeaders, options: { status?: number; policy?: ResolvedPolicy } = {}): Verdict {
-  return judgeResponse(options.status ?? 200, headers, options.policy ?? policy(), NOW);
+  return judgeResponse(options.status ?? 200, headers, options.policy ?? policy(), { requestTime: NOW, responseTime: NOW });
 }
 
 function storedFor(verdict: Verdict): number {
@@ -46,8 +49,8 @@ describe('judgeResponse', () => {
     }
   });
 
-  it('never stores no-store, no-cache or private, in any case and position', () => {
-    for (const cc of ['no-store', 'No-Cache', 'public, max-age=60, private', 'private="set-cookie"', ['max-age=60', 'no-store']]) {
+  it('never stores no-store or private, in any case and position', () => {
+    for (const cc of ['no-store', 'No-Store', 'public, max-age=60, private', 'private="set-cookie"', ['max-age=60', 'no-store']]) {
       const verdict = judge({ 'cache-control': cc } as OutgoingHttpHeaders);
       notStored(verdict, /cache-control/);
       assert.equal(verdict.share, false);
@@ -109,8 +112,18 @@ describe('judgeResponse', () => {
     assert.equal(storedFor(judge({ 'cache-control': 'max-age="20"' })), 20_000);
   });
 
-  it('ignores a max-age that is not a number, falling back to the ttl', () => {
-    assert.equal(storedFor(judge({ 'cache-control': 'max-age=soon' })), 60_000);
+  it('a max-age that is not delta-seconds makes the response stale (RFC 9111 §1.2.2): not stored', () => {
+    for (const cc of ['max-age=soon', 'max-age=-3600', "max-age='3600'", 'max-age=3600.5', 'max-age= 60']) {
+      notStored(judge({ 'cache-control': cc }), /no freshness left/);
+    }
+  });
+
+  it('no-cache is stored to be revalidated every time: fresh for 0, no stale windows, and only with a validator', () => {
+    notStored(judge({ 'cache-control': 'no-cache' }), /no freshness left/);
+    const verdict = judge({ 'cache-control': 'max-age=60, No-Cache, stale-while-revalidate=30', etag: '"a"' });
+    assert.ok(verdict.store);
+    assert.deepEqual([verdict.freshMs, verdict.staleWhileRevalidateMs, verdict.staleIfErrorMs], [0, 0, 0]);
+    assert.equal(verdict.keepMs, 60_000, 'kept for the ttl, to be revalidated');
   });
 
   it('Expires without Date counts from now', () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ValueEntry } from '../../src/entry/entry.js';
 import { decodeValue, encodeValue } from '../../src/entry/value-codec.js';
 
-const times = { createdAt: 0, freshUntil: 1, staleWhileRevalidateUntil: 1, staleIfErrorUntil: 1 };
+const times = { createdAt: 0, freshUntil: 1, staleWhileRevalidateUntil: 1, staleIfErrorUntil: 1, keepUntil: 1 };
 
 /** What a caller gets back after a value went into the cache and came out again. */
 function roundTrip(value: unknown): unknown {
