@@ -47,7 +47,9 @@ export function createApp({ cache, catalogue }) {
     if (typeof changes === 'string') return void res.status(400).json({ error: changes });
     const product = await catalogue.update(req.params.id, changes);
     if (!product) return void res.status(404).json({ error: 'no such product' });
-    // Drops this product's page and price and the list, in Redis and in memory (queued if Redis is out).
+    // The cache drops this URL's own entry by itself once this PUT answers 200 (RFC 9111: a successful unsafe
+    // request invalidates its target). The list and the cached price live at other keys: they go by tag, in Redis
+    // and in memory (queued if Redis is out).
     await cache.invalidate({ tags: [`product:${product.id}`, 'products'] });
     res.json(product);
   });
