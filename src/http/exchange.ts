@@ -102,20 +102,21 @@ export class Exchange {
    * Answers from a stored entry and counts it under the name it was stored with: a hit, a stale hit, or (after the
    * route confirmed it with a 304) a revalidated one, which counts as a hit.
    */
-  hit(entry: ResponseEntry, label: Exclude<ReplayLabel, 'MISS'>, failed: boolean, extra: { collapsed?: boolean; writer?: ResponseWriter;
-    clientHeaders?: IncomingHttpHeaders } = {}): void {
+  hit(entry: ResponseEntry, label: Exclude<ReplayLabel, 'MISS'>, failed: boolean, extra?: { collapsed?: boolean; writer?: ResponseWriter;
+    clientHeaders?: IncomingHttpHeaders }): void {
     this.count(label === 'STALE' ? 'stale' : 'hits', entry.name);
     if (failed) this.count('errors', entry.name);
     const now = this.core.clock.now();
-    const status: CacheStatusParams = label === 'REVALIDATED'
+    // Made only when asked for: a hit with the option off allocates nothing for it.
+    const cacheStatus = this.core.options.cacheStatus === undefined ? undefined : this.cacheStatus(label === 'REVALIDATED'
       ? { fwd: 'stale', fwdStatus: 304, ttlMs: entry.freshUntil - now }
-      : { hit: true, ttlMs: entry.freshUntil - now, collapsed: extra.collapsed === true };
+      : { hit: true, ttlMs: entry.freshUntil - now, collapsed: extra?.collapsed === true });
     replay(this.req, this.res, entry, {
       label: this.core.options.xCache ? label : undefined,
-      cacheStatus: this.cacheStatus(status),
+      cacheStatus,
       now,
-      writer: extra.writer,
-      clientHeaders: extra.clientHeaders,
+      writer: extra?.writer,
+      clientHeaders: extra?.clientHeaders,
     });
   }
 }
