@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { CacheCore } from '../core.js';
 import { createIgnoreMiddleware } from '../http/middleware.js';
 import { checkHealth } from '../observe/health.js';
+import { handleAsync } from './handle-async.js';
 
 /** Options for `healthRouter()`. */
 export interface HealthRouterOptions {
@@ -22,11 +23,11 @@ export function createHealthRouter(core: CacheCore, options: HealthRouterOptions
   const warnAs503 = options.warnAs503 === true;
   const router = Router();
   router.use(createIgnoreMiddleware(core));
-  const report = async (_req: Request, res: Response) => {
+  const report = handleAsync(async (_req: Request, res: Response) => {
     const health = await checkHealth(core);
     const failing = health.status === 'fail' || (warnAs503 && health.status === 'warn');
     res.status(failing ? 503 : 200).type('application/health+json').set('Cache-Control', 'no-store').send(JSON.stringify(health));
-  };
+  });
   router.get('/', report);
   router.get('/ready', report);
   router.get('/live', (_req, res) => {

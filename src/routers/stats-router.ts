@@ -1,8 +1,9 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { CacheCore } from '../core.js';
 import { createIgnoreMiddleware } from '../http/middleware.js';
 import { collectStats } from '../observe/stats-report.js';
 import { dashboardContentSecurityPolicy, dashboardPage } from '../dashboard/page.js';
+import { handleAsync } from './handle-async.js';
 
 /** Options for `statsRouter()`. */
 export interface StatsRouterOptions {
@@ -19,15 +20,15 @@ export function createStatsRouter(core: CacheCore, options: StatsRouterOptions =
   const csp = dashboardContentSecurityPolicy();
   const router = Router();
   router.use(createIgnoreMiddleware(core));
-  router.get('/', async (req, res) => {
+  router.get('/', handleAsync(async (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store').vary('Accept');
     if (req.accepts(['json', 'html']) === 'html') {
       res.set('Content-Security-Policy', csp).type('html').send(page);
       return;
     }
     res.json(await collectStats(core));
-  });
-  router.get('/:name', async (req, res) => {
+  }));
+  router.get('/:name', handleAsync(async (req: Request, res: Response) => {
     // Names are path patterns such as /users/:id: clients send them URL-encoded, and Express has decoded them already.
     const name = String(req.params.name);
     const report = await collectStats(core);
@@ -40,6 +41,6 @@ export function createStatsRouter(core: CacheCore, options: StatsRouterOptions =
       return;
     }
     res.json({ ...(local ?? all), shared: all ?? null });
-  });
+  }));
   return router;
 }

@@ -1,7 +1,9 @@
 /**
  * Installs the packed tarball, as a user would, into fresh ES module, CommonJS and TypeScript projects, and serves one
- * cached route from each. Catches what tests against src/ cannot: a wrong `exports` map or `files` list, a dependency
- * left in devDependencies, .d.ts files that do not resolve under `nodenext`, a build that `require()` cannot load.
+ * cached route from each; runs the README quick start on Express 5 and, in a project of its own, on Express 4 (which
+ * also type-checks against Express 4's types). Catches what tests against src/ cannot: a wrong `exports` map or `files`
+ * list, a dependency left in devDependencies, a peer range npm refuses, .d.ts files that do not resolve under
+ * `nodenext`, a build that `require()` cannot load, a deprecated Express API.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The whole file: pack (builds dist) plus three installs and runs on a noisy 2-core machine. */
+/** The whole file: pack (builds dist) plus four installs and runs on a noisy 2-core machine. */
 const BUDGET_MS = 170_000;
 const PACK_TIMEOUT_MS = 90_000;
 const INSTALL_TIMEOUT_MS = 60_000;
@@ -32,6 +34,8 @@ function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^npm_(package_|lifecycle_|command$|config_local_prefix$)/i.test(key) || key === 'INIT_CWD') continue;
+    // A plain `npm install` must accept our peer range: no setting that would let a conflict through.
+    if (/^npm_config_(legacy_peer_deps|force)$/i.test(key)) continue;
     env[key] = value;
   }
   // Never let the parent's NODE_OPTIONS (tsx's loader, say) change how the installed package is loaded.
@@ -149,6 +153,107 @@ function assertAppOutput(stdout: string): void {
   assert.ok(dashboard.script, 'the page inlines the scripts from dist/dashboard/');
 }
 
+/**
+ * The README quick start, as written there (the data functions filled in), plus the health and stats routers. It asks
+ * itself over HTTP what the README promises and prints one JSON line with what it saw.
+ */
+const QUICK_START = `import { request } from 'node:http';
+import express from 'express';
+import { resilientCache, healthRouter, statsRouter } from 'express-resilient-cache';
+
+const users = new Map([['1', 'Ada'], ['2', 'Grace']]);
+const runs = { user: 0, now: 0 };
+const getUser = (req, res) => {
+  runs.user++;
+  res.json({ id: req.params.id, name: users.get(req.params.id), host: req.headers.host, run: runs.user });
+};
+const getNow = (req, res) => {
+  runs.now++;
+  res.json({ now: Date.now(), run: runs.now });
+};
+const saveUser = async (req) => users.set(req.params.id, req.query.name);
+
+const cache = resilientCache({ redis: process.env.REDIS_URL, ttl: '60s' }); // no URL: memory only
+const app = express();
+app.use('/health', healthRouter(cache));
+app.use('/stats', statsRouter(cache));
+app.use(cache);                                                       // every cacheable GET/HEAD below
+app.get('/users/:id', cache.route({ ttl: '5m', tags: (req) => [\`user:\${req.params.id}\`] }), getUser);
+app.get('/now', cache.route(false), getNow);                          // never cached
+app.put('/users/:id', async (req, res) => {
+  await saveUser(req);
+  await cache.invalidate({ tags: [\`user:\${req.params.id}\`] });        // in Redis and in memory
+  res.sendStatus(204);
+});
+
+const server = app.listen(0, '127.0.0.1', async () => {
+  const ask = (method, path, host = 'a.test') => new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.address().port, method, path, headers: { host } }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode, xCache: res.headers['x-cache'] ?? null, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const seen = {};
+  const step = async (label, method, path, host) => {
+    const res = await ask(method, path, host);
+    let body = res.body;
+    try {
+      body = JSON.parse(body);
+    } catch {}
+    seen[label] = { status: res.status, xCache: res.xCache, body };
+  };
+  try {
+    await step('miss', 'GET', '/users/1');
+    await step('hit', 'GET', '/users/1');
+    await step('listMiss', 'GET', '/users/1?fields=name');
+    await step('now1', 'GET', '/now');
+    await step('now2', 'GET', '/now');
+    await step('put', 'PUT', '/users/1?name=Ada%20L.');
+    await step('afterPut', 'GET', '/users/1');
+    await step('listAfterPut', 'GET', '/users/1?fields=name');
+    for (const port of ['8080', '9090', '8080', '9090']) await step(\`port\${port}-\${seen['port' + port + '-1'] ? 2 : 1}\`, 'GET', '/users/2', 'a.test:' + port);
+    await step('health', 'GET', '/health');
+    await step('stats', 'GET', '/stats');
+    console.log(JSON.stringify(seen));
+  } finally {
+    server.close();
+    await cache.close();
+  }
+});
+`;
+
+/** What the quick start must print, and its stderr must not hold: a deprecation warning, from Express or Node. */
+function assertQuickStart(stdout: string, stderr: string): void {
+  assert.doesNotMatch(stderr, /deprecat/i, `no deprecation warning on stderr:\n${stderr}`);
+  type Seen = { status: number; xCache: string | null; body: Record<string, unknown> & { names?: Record<string, Record<string, number>> } };
+  let seen: Record<string, Seen>;
+  try {
+    seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as typeof seen;
+  } catch {
+    assert.fail(`the quick start printed no JSON report; stdout was:\n${stdout}\nstderr:\n${stderr}`);
+  }
+  const brief = (label: string) => [seen[label]?.status, seen[label]?.xCache, seen[label]?.body['name'], seen[label]?.body['run']];
+  assert.deepEqual(brief('miss'), [200, 'MISS', 'Ada', 1], stdout);
+  assert.deepEqual(brief('hit'), [200, 'HIT', 'Ada', 1], 'the second GET is a hit: the handler ran once');
+  assert.deepEqual(brief('listMiss'), [200, 'MISS', 'Ada', 2]);
+  assert.deepEqual([brief('now1'), brief('now2')].map((b) => b.slice(0, 2)), [[200, 'BYPASS'], [200, 'BYPASS']], 'cache.route(false)');
+  assert.equal(seen['now2']?.body['run'], 2, 'cache.route(false): the handler runs every time');
+  assert.equal(seen['put']?.status, 204);
+  assert.deepEqual(brief('afterPut'), [200, 'MISS', 'Ada L.', 3], 'the PUT invalidated the entry');
+  assert.deepEqual(brief('listAfterPut'), [200, 'MISS', 'Ada L.', 4], 'the tag invalidated the other URL of the user');
+  // Hosts that differ only in their port are different entries: the app may answer them differently.
+  assert.deepEqual(['port8080-1', 'port9090-1', 'port8080-2', 'port9090-2'].map((label) => [seen[label]?.xCache, seen[label]?.body['host']]),
+    [['MISS', 'a.test:8080'], ['MISS', 'a.test:9090'], ['HIT', 'a.test:8080'], ['HIT', 'a.test:9090']]);
+  assert.deepEqual([seen['health']?.status, seen['health']?.body['status'], seen['health']?.body['tier']], [200, 'pass', 'memory-only']);
+  assert.equal(seen['stats']?.status, 200);
+  const users = seen['stats']?.body.names?.['/users/:id'];
+  assert.deepEqual([users?.['hits'], users?.['misses']], [3, 6], `stats for /users/:id: ${JSON.stringify(seen['stats']?.body.names)}`);
+  assert.equal(seen['stats']?.body.names?.['/now']?.['bypasses'], 2);
+}
+
 const TYPESCRIPT_CHECK = `import express, { type Request } from 'express';
 import {
   resilientCache, healthRouter, statsRouter, CacheConfigError, DEFAULTS,
@@ -192,6 +297,20 @@ async function main(): Promise<void> {
 void main();
 `;
 
+const TSC = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+
+/** A strict `nodenext` project checking index.ts (TYPESCRIPT_CHECK), our own .d.ts files included. */
+function typescriptProject(): string {
+  return JSON.stringify({
+    compilerOptions: {
+      target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true,
+      // Our own .d.ts files are what is under test here, so they are checked too.
+      skipLibCheck: false, types: ['node'], noUncheckedIndexedAccess: true, verbatimModuleSyntax: true,
+    },
+    files: ['index.ts'],
+  });
+}
+
 describe('the packed package', { timeout: BUDGET_MS }, () => {
   let root: string;
   let tarball: string;
@@ -213,11 +332,20 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  /** The version range the repo itself develops against, so installs come from the npm cache. */
+  /**
+   * The version range the repo itself develops against, so installs come from the npm cache. An alias (`express4`:
+   * `npm:express@^4.22.3`) installs under the package's own name, as a user has it (`express@^4.22.3`).
+   */
   function dependency(name: string): string {
     const range = repoPackage.devDependencies[name] ?? repoPackage.peerDependencies[name];
     assert.ok(range, `package.json lists no version of ${name}`);
-    return `${name}@${range}`;
+    return range.startsWith('npm:') ? range.slice('npm:'.length) : `${name}@${range}`;
+  }
+
+  /** Runs the quick start in `dir` (no NODE_OPTIONS: see childEnv) and checks what it saw and printed on stderr. */
+  async function runQuickStart(dir: string, what: string): Promise<void> {
+    const { stdout, stderr } = await run(`running the quick start on ${what}`, process.execPath, ['quick-start.js'], dir, RUN_TIMEOUT_MS);
+    assertQuickStart(stdout, stderr);
   }
 
   it('ships the build and its types, not the sources or tests', async () => {
@@ -232,13 +360,28 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
     assert.deepEqual(unwanted, []);
   });
 
-  it('works from an ES module app', async () => {
+  it('works from an ES module app on Express 5, README quick start included', async () => {
     const dir = await project(root, 'esm-app', {
       'package.json': JSON.stringify({ name: 'esm-app', private: true, type: 'module' }),
       'app.js': appSource(`import express from 'express';\nimport { resilientCache, statsRouter, CacheConfigError } from '${repoPackage.name}';`, ''),
+      'quick-start.js': QUICK_START,
     }, tarball, [dependency('express')]);
     const { stdout } = await run('running the ES module app', process.execPath, ['app.js'], dir, RUN_TIMEOUT_MS);
     assertAppOutput(stdout);
+    await runQuickStart(dir, 'Express 5');
+  });
+
+  it('works from an Express 4 app: plain npm install, the README quick start, and its types', async () => {
+    const dir = await project(root, 'express4-app', {
+      'package.json': JSON.stringify({ name: 'express4-app', private: true, type: 'module' }),
+      'quick-start.js': QUICK_START,
+      'tsconfig.json': typescriptProject(),
+      'index.ts': TYPESCRIPT_CHECK,
+    }, tarball, [dependency('express4'), dependency('@types/express4'), dependency('@types/node')]);
+    const installed = JSON.parse(await readFile(join(dir, 'node_modules', 'express', 'package.json'), 'utf8')) as { version: string };
+    assert.match(installed.version, /^4\./, 'the project runs Express 4');
+    await runQuickStart(dir, 'Express 4');
+    await run('tsc --noEmit against Express 4\'s types', process.execPath, [TSC, '-p', 'tsconfig.json'], dir, RUN_TIMEOUT_MS * 2);
   });
 
   it('works from a CommonJS app through require()', async () => {
@@ -254,17 +397,9 @@ describe('the packed package', { timeout: BUDGET_MS }, () => {
   it('type-checks from a TypeScript project (module nodenext, strict, lib check on)', async () => {
     const dir = await project(root, 'ts-app', {
       'package.json': JSON.stringify({ name: 'ts-app', private: true, type: 'module' }),
-      'tsconfig.json': JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true,
-          // Our own .d.ts files are what is under test here, so they are checked too.
-          skipLibCheck: false, types: ['node'], noUncheckedIndexedAccess: true, verbatimModuleSyntax: true,
-        },
-        files: ['index.ts'],
-      }),
+      'tsconfig.json': typescriptProject(),
       'index.ts': TYPESCRIPT_CHECK,
     }, tarball, [dependency('express'), dependency('@types/express'), dependency('@types/node')]);
-    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run('tsc --noEmit in the TypeScript project', process.execPath, [tsc, '-p', 'tsconfig.json'], dir, RUN_TIMEOUT_MS * 2);
+    await run('tsc --noEmit in the TypeScript project', process.execPath, [TSC, '-p', 'tsconfig.json'], dir, RUN_TIMEOUT_MS * 2);
   });
 });
