@@ -10,11 +10,14 @@ import { resolveOptions, resolveRouteOptions } from './config/resolve-options.js
 import { CORE, coreOf, type CacheCore, type SharedResponse } from './core.js';
 import { RequestKeys } from './http/keys.js';
 import { createMiddleware, createRouteMiddleware } from './http/middleware.js';
+import { channels } from './observe/channels.js';
+import { describeError } from './observe/debug.js';
 import { checkHealth, type HealthReport } from './observe/health.js';
 import { registerMetrics, type MetricsOptions, type MetricsRegistry } from './observe/metrics.js';
 import { SharedCounters } from './observe/shared-counters.js';
 import { Stats } from './observe/stats.js';
 import { collectStats, statsReport, type StatsReport } from './observe/stats-report.js';
+import { registerTelemetry, type TelemetryMeter, type TelemetryOptions } from './observe/telemetry.js';
 import { createHealthRouter, type HealthRouterOptions } from './routers/health-router.js';
 import { createStatsRouter, type StatsRouterOptions } from './routers/stats-router.js';
 import { KeySpace } from './stores/key-space.js';
@@ -42,6 +45,19 @@ export interface ResilientCache extends RequestHandler {
   collectStats(): Promise<StatsReport>;
   /** Registers the cache's counters and histograms in a prom-client registry (default: prom-client's global one). */
   metrics(registry?: MetricsRegistry, options?: MetricsOptions): MetricsRegistry;
+  /**
+   * Exports the same figures to an OpenTelemetry meter (`@opentelemetry/api`), as observable instruments read when
+   * its reader collects: nothing is recorded per request. The latency histograms go through `options.histograms`, a
+   * MetricProducer from `telemetryHistograms()` given to the reader. Calling it again for the same meter changes
+   * nothing. Returns the meter.
+   *
+   * ```ts
+   * const histograms = telemetryHistograms();
+   * const reader = new PeriodicExportingMetricReader({ exporter, metricProducers: [histograms] });
+   * cache.telemetry(new MeterProvider({ readers: [reader] }).getMeter('express-resilient-cache'), { histograms });
+   * ```
+   */
+  telemetry<M extends TelemetryMeter>(meter: M, options?: TelemetryOptions): M;
   /** Checks Redis and memory; answers within about a second even when Redis does not. */
   health(): Promise<HealthReport>;
   /** Same as `healthRouter(cache, options)`. */
@@ -79,8 +95,14 @@ export function resilientCache(options: ResilientCacheOptions = {}): ResilientCa
 export function createCache(options: ResilientCacheOptions, clock: Clock): ResilientCache {
   const core = createCore(resolveOptions(options), clock);
   const events = new EventEmitter();
-  core.store.on('degraded', (error: unknown) => events.emit('degraded', error));
-  core.store.on('recovered', () => events.emit('recovered'));
+  core.store.on('degraded', (error: unknown) => {
+    if (channels.degraded.hasSubscribers) channels.degraded.publish({ instance: core.instance.id, tier: core.store.state, reason: describeError(error) });
+    events.emit('degraded', error);
+  });
+  core.store.on('recovered', () => {
+    if (channels.recovered.hasSubscribers) channels.recovered.publish({ instance: core.instance.id, tier: core.store.state });
+    events.emit('recovered');
+  });
   const cache = createMiddleware(core) as ResilientCache;
   const methods = {
     route: (routeOptions?: RouteOptions | false) =>
@@ -90,6 +112,7 @@ export function createCache(options: ResilientCacheOptions, clock: Clock): Resil
     stats: () => statsReport(core),
     collectStats: () => collectStats(core),
     metrics: (registry?: MetricsRegistry, metricsOptions?: MetricsOptions) => registerMetrics(core, registry, metricsOptions),
+    telemetry: <M extends TelemetryMeter>(meter: M, telemetryOptions?: TelemetryOptions) => registerTelemetry(core, meter, telemetryOptions),
     health: () => checkHealth(core),
     healthRouter: (routerOptions?: HealthRouterOptions) => createHealthRouter(core, routerOptions),
     statsRouter: (routerOptions?: StatsRouterOptions) => createStatsRouter(core, routerOptions),

@@ -15,3 +15,12 @@ export type { RedisServerSummary } from './observe/redis-info.js';
 export type { NameStats } from './observe/stats.js';
 export type { LatencySummary } from './observe/histogram.js';
 export type { MetricsRegistry, MetricsOptions } from './observe/metrics.js';
+export { telemetryHistograms, TELEMETRY_ATTRIBUTES } from './observe/telemetry.js';
+export type {
+  TelemetryMeter, TelemetryOptions, TelemetryHistograms, TelemetryHistogramsOptions, TelemetryAttributes, TelemetryObservable,
+  TelemetryObservations, TelemetryInstrumentOptions, HistogramCollection, HistogramMetric, HistogramPoint, ProducerResource,
+} from './observe/telemetry.js';
+export { CHANNEL_NAMES } from './observe/channels.js';
+export type {
+  LookupMessage, FillStartMessage, FillEndMessage, StoreMessage, DegradedMessage, RecoveredMessage,
+} from './observe/channels.js';

@@ -2,8 +2,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ResolvedRoute } from '../config/options.js';
 import type { CacheCore } from '../core.js';
 import type { ResponseEntry } from '../entry/entry.js';
+import { channels } from '../observe/channels.js';
 import { describeError, log } from '../observe/debug.js';
-import type { Lookup } from '../stores/tiered-store.js';
+import type { Lookup, TierName } from '../stores/tiered-store.js';
 import { captureResponse } from './capture.js';
 import { Exchange } from './exchange.js';
 import { bypassReason, isIdentity, type BypassReason } from './identity.js';
@@ -123,6 +124,8 @@ interface Found {
   /** The base key, or the variant key a stored `Vary` selects. */
   readonly key: string;
   readonly failed: boolean;
+  /** The tier that answered (the variant's lookup, when there were two). */
+  readonly tier: TierName;
   /** A stored `Vary` index selected a variant that is not stored. */
   readonly variantMissing?: boolean;
 }
@@ -134,14 +137,19 @@ interface Found {
 function answer(x: Exchange, base: string, found: Found, since: number | undefined): void | Promise<void> {
   const { entry, key, failed } = found;
   const now = x.core.clock.now();
-  if (entry && now < entry.freshUntil) return x.hit(entry, 'HIT', failed);
+  if (entry && now < entry.freshUntil) {
+    if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'hit', tier: found.tier, name: entry.name, failed });
+    return x.hit(entry, 'HIT', failed);
+  }
   if (entry && now < entry.staleWhileRevalidateUntil) {
+    if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'stale', tier: found.tier, name: entry.name, failed });
     x.hit(entry, 'STALE', failed);
     refreshInBackground(x.core, x.req, key, entry);
     return;
   }
   const stale = entry && now < entry.staleIfErrorUntil ? entry : undefined;
   const forward = entry ? 'stale' : found.variantMissing ? 'vary-miss' : 'uri-miss';
+  if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'miss', tier: found.tier, name: x.route && x.name, failed });
   return miss(x, base, { key, since, stale, validate: entry, failed, forward });
 }
 
@@ -152,13 +160,14 @@ function lookup(x: Exchange, requestKey: RequestKey): Found | Promise<Found> {
 }
 
 function afterFirst(x: Exchange, { digest: base, key: baseKey }: RequestKey, first: Lookup): Found | Promise<Found> {
-  if (first.entry?.kind === 'response') return { entry: first.entry, key: baseKey, failed: first.failed };
-  if (first.entry?.kind !== 'vary') return { entry: undefined, key: baseKey, failed: first.failed };
+  if (first.entry?.kind === 'response') return { entry: first.entry, key: baseKey, failed: first.failed, tier: first.tier };
+  if (first.entry?.kind !== 'vary') return { entry: undefined, key: baseKey, failed: first.failed, tier: first.tier };
   const key = x.core.keys.response(variantDigest(base, first.entry.fields, x.req));
   const toFound = (second: Lookup): Found => ({
     entry: second.entry?.kind === 'response' ? second.entry : undefined,
     key,
     failed: first.failed || second.failed,
+    tier: second.tier,
     variantMissing: second.entry?.kind !== 'response',
   });
   const second = x.core.store.lookup(key);
@@ -172,6 +181,7 @@ function afterFirst(x: Exchange, { digest: base, key: baseKey }: RequestKey, fir
 function bypass(x: Exchange, reason?: BypassReason): void {
   x.bypassedFor = reason;
   x.attach('bypass');
+  if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'bypass', tier: undefined, name: x.route && x.name, failed: false });
   captureResponse(x.res, {
     maxBodyBytes: 0,
     onHeaders: () => {

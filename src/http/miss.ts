@@ -4,6 +4,7 @@ import type { Timer } from '../clock.js';
 import type { Leader } from '../coalescing/coalescer.js';
 import type { SharedResponse } from '../core.js';
 import { entryExpiresAt, entryTimes, type ResponseEntry, type VaryEntry } from '../entry/entry.js';
+import { channels } from '../observe/channels.js';
 import { describeError, log } from '../observe/debug.js';
 import type { CacheStatusParams } from './cache-status.js';
 import { captureResponse, type CaptureMode, type CapturedResponse, type ResponseWriter } from './capture.js';
@@ -151,6 +152,7 @@ class Fill {
       onStopped: () => this.#release(),
       onEnd: (captured) => this.#onEnd(captured),
     });
+    if (channels.fillStart.hasSubscribers) channels.fillStart.publish({ req: x.req, refresh: x.refresh });
     x.next();
   }
 
@@ -200,6 +202,8 @@ class Fill {
 
   #onEnd(captured: CapturedResponse | undefined): void {
     const x = this.#x;
+    if (channels.fillEnd.hasSubscribers) channels.fillEnd.publish({ req: x.req, refresh: x.refresh, name: x.name,
+      outcome: x.phase === 'filling' ? this.#outcome : x.phase, aborted: captured === undefined, durationMs: performance.now() - this.#started });
     if (x.phase === 'handed-over') return x.release();
     const name = x.name;
     if (x.phase === 'bypass') {
@@ -321,6 +325,7 @@ class Fill {
       stored = tiers.every((tier) => tier !== undefined);
     }
     if (stored) core.stats.count(entry.name, 'stores');
+    if (channels.store.hasSubscribers) channels.store.publish({ req: this.#x.req, name: entry.name, stored });
   }
 }
 
