@@ -147,6 +147,7 @@ export function statsRouter(cache: ResilientCache, options?: StatsRouterOptions)
 function createCore(options: ResolvedOptions, clock: Clock): CacheCore {
   const keys = new KeySpace(options.prefix);
   const stats = new Stats(clock, options.maxNames);
+  const instance = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const redis = options.redis === undefined ? undefined
     : new RedisStore(createRedisClient(options.redis, options.redisTimeoutMs), { writeTimeoutMs: options.redisTimeoutMs * 4 });
   const store = new TieredStore({
@@ -156,7 +157,13 @@ function createCore(options: ResolvedOptions, clock: Clock): CacheCore {
     failureThreshold: options.failureThreshold,
     openForMs: options.openForMs,
     clock,
-    onLookup: (tier, ms) => stats.latency[tier].record(ms),
+    nearCache: options.nearCache,
+    serveDuringOutage: options.serveDuringOutage,
+    instance,
+    tracked: { prefixes: [keys.response(''), keys.value('')].map((key) => key.slice(0, key.indexOf('{'))), channel: keys.invalidations() },
+    tagKeysOf: (entry) => (entry.kind === 'vary' ? [] : [...entry.tags.map((tag) => keys.tag(tag)), keys.name(entry.name)]),
+    writeProbeKey: keys.writeProbe(instance),
+    onLookup: (tier, ms) => stats.latency[tier === 'near' ? 'memory' : tier].record(ms),
   });
   // A lookup that began before a fill's result was released ends at most two deadlines later (a Vary index, then the
   // variant), plus whatever the event loop adds under load: for that long it may still join the fill. Few keys are
@@ -174,7 +181,7 @@ function createCore(options: ResolvedOptions, clock: Clock): CacheCore {
     values: new Coalescer<unknown>(linger, clock),
     lock: options.lock && new FillLock(store, keys, clock, { ...options.lock, redisTimeoutMs: options.redisTimeoutMs }),
     refreshing: new Set<string>(),
-    instance: { id: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, startedAt: clock.now() },
+    instance: { id: instance, startedAt: clock.now() },
     closed: false,
   };
 }

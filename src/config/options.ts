@@ -153,6 +153,17 @@ export interface ResilientCacheOptions extends CachePolicyOptions {
    * @default 500
    */
   maxNames?: number;
+  /**
+   * The near-cache: with Redis, the memory tier keeps copies of the Redis entries this instance has read or stored and
+   * answers from them at memory speed, with no Redis call. Every instance hears of every change of an entry in Redis
+   * (writes, invalidations, expiry, eviction by anyone) through Redis's own invalidation messages (server-assisted
+   * client-side caching, Redis 6 or later), and drops its copy at once; while it cannot hear (a connection is down),
+   * it keeps no copy. `false` reads Redis on every lookup. `serveDuringOutage: true` keeps serving copies, within their
+   * lifetime, while Redis is out: faster through an outage, at the risk of serving an entry another instance has
+   * invalidated meanwhile (by default an outage starts with an empty memory tier).
+   * @default true
+   */
+  nearCache?: boolean | { serveDuringOutage?: boolean };
   /** Counters shared by all instances through Redis. */
   stats?: {
     /** How often local counts are flushed to Redis, off the request path. @default '1s' */
@@ -204,6 +215,8 @@ export interface ResolvedOptions {
   readonly statsWindowMs: number;
   readonly maxNames: number;
   readonly coalesceWaitMs: number;
+  readonly nearCache: boolean;
+  readonly serveDuringOutage: boolean;
   readonly invalidateOnUnsafe: boolean;
   /** The cache's name in `Cache-Status`, or undefined for no header. */
   readonly cacheStatus: string | undefined;

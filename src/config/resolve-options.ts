@@ -8,7 +8,7 @@ import { suggest } from './suggest.js';
 
 const POLICY_KEYS = ['ttl', 'ttlFrom', 'maxTtl', 'staleWhileRevalidate', 'staleIfError', 'statuses', 'ignoreCookies'] as const;
 const TOP_LEVEL_KEYS = ['redis', 'prefix', 'memory', 'maxBodyBytes', 'redisTimeout', 'xCache', 'cacheStatus', 'breaker', 'lock',
-  'stats', 'maxNames', 'coalesceWait', 'invalidateOnUnsafe', ...POLICY_KEYS] as const;
+  'stats', 'maxNames', 'coalesceWait', 'invalidateOnUnsafe', 'nearCache', ...POLICY_KEYS] as const;
 const ROUTE_KEYS = [...POLICY_KEYS, 'name', 'tags', 'key'] as const;
 
 /**
@@ -37,6 +37,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxNames: checkCount(options.maxNames ?? DEFAULTS.maxNames, 'maxNames'),
     coalesceWaitMs: parseDuration(options.coalesceWait ?? DEFAULTS.coalesceWait, 'coalesceWait'),
     invalidateOnUnsafe: checkBoolean(options.invalidateOnUnsafe ?? DEFAULTS.invalidateOnUnsafe, 'invalidateOnUnsafe'),
+    ...resolveNearCache(options.nearCache),
     cacheStatus: resolveCacheStatus(options.cacheStatus ?? DEFAULTS.cacheStatus),
     policy: resolvePolicy(options, undefined, ''),
   });
@@ -106,6 +107,13 @@ function resolveCookieRule(value: unknown, path: string): CookieRule {
     else throw new CacheConfigError(path, `${fix} ${JSON.stringify(String(item))} is not a cookie name.`);
   }
   return Object.freeze({ all: false, names, patterns: Object.freeze(patterns) });
+}
+
+function resolveNearCache(value: unknown): { nearCache: boolean; serveDuringOutage: boolean } {
+  if (value == null || value === true) return { nearCache: true, serveDuringOutage: false };
+  if (value === false) return { nearCache: false, serveDuringOutage: false };
+  const near = checkObject(value, 'nearCache', ['serveDuringOutage']) as { serveDuringOutage?: boolean };
+  return { nearCache: true, serveDuringOutage: checkBoolean(near.serveDuringOutage ?? false, 'nearCache.serveDuringOutage') };
 }
 
 function resolveCacheStatus(value: unknown): string | undefined {

@@ -4,6 +4,7 @@ import type { ResolvedRoute } from '../config/options.js';
 import type { CacheCore } from '../core.js';
 import type { ResponseEntry } from '../entry/entry.js';
 import type { CounterField } from '../observe/stats.js';
+import type { TierName } from '../stores/tiered-store.js';
 import type { ResponseWriter } from './capture.js';
 import { cacheStatusValue, type CacheStatusParams } from './cache-status.js';
 import type { BypassReason } from './identity.js';
@@ -103,8 +104,9 @@ export class Exchange {
    * route confirmed it with a 304) a revalidated one, which counts as a hit.
    */
   hit(entry: ResponseEntry, label: Exclude<ReplayLabel, 'MISS'>, failed: boolean, extra?: { collapsed?: boolean; writer?: ResponseWriter;
-    clientHeaders?: IncomingHttpHeaders }): void {
+    clientHeaders?: IncomingHttpHeaders }, from?: TierName): void {
     this.count(label === 'STALE' ? 'stale' : 'hits', entry.name);
+    if (from) this.core.stats.servedFrom(from);
     if (failed) this.count('errors', entry.name);
     const now = this.core.clock.now();
     // Made only when asked for: a hit with the option off allocates nothing for it.

@@ -139,11 +139,11 @@ function answer(x: Exchange, base: string, found: Found, since: number | undefin
   const now = x.core.clock.now();
   if (entry && now < entry.freshUntil) {
     if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'hit', tier: found.tier, name: entry.name, failed });
-    return x.hit(entry, 'HIT', failed);
+    return x.hit(entry, 'HIT', failed, undefined, found.tier);
   }
   if (entry && now < entry.staleWhileRevalidateUntil) {
     if (channels.lookup.hasSubscribers) channels.lookup.publish({ req: x.req, result: 'stale', tier: found.tier, name: entry.name, failed });
-    x.hit(entry, 'STALE', failed);
+    x.hit(entry, 'STALE', failed, undefined, found.tier);
     refreshInBackground(x.core, x.req, key, entry);
     return;
   }

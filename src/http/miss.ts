@@ -77,6 +77,8 @@ async function joinFill(x: Exchange, base: string, pending: Promise<SharedRespon
   clock.clearTimer(timer);
   if (!shared) return false;
   if (shared.vary.length > 0 && variantDigest(base, shared.vary, x.req) !== shared.variant) return false;
+  // A stored entry that is not fresh (no-cache, max-age=0) answers nobody without asking the route again.
+  if (shared.label === 'HIT' && clock.now() >= shared.entry.freshUntil) return false;
   if (shared.label !== 'MISS') {
     x.hit(shared.entry, shared.label, false, { collapsed: true });
     return true;

@@ -48,14 +48,26 @@ export async function checkHealth(core: CacheCore): Promise<HealthReport> {
     observedValue: circuit.state, output: `since ${new Date(circuit.since).toISOString()}`,
   }];
   Object.assign(checks, await checkRedis(core, time));
+  const refusals = core.store.refusals;
+  checks['redis:writes'] = [refusals.failing
+    ? { componentType: 'datastore', status: 'warn', time, observedValue: refusals.count, observedUnit: 'refused writes', output: REFUSED[refusals.reason ?? 'READONLY'] }
+    : { componentType: 'datastore', status: 'pass', time, observedValue: refusals.count, observedUnit: 'refused writes' }];
   const redisOk = Object.entries(checks).every(([, list]) => list.every((c) => c.status === 'pass'));
-  return {
-    status: redisOk ? 'pass' : 'warn',
-    description: 'express-resilient-cache',
-    tier,
-    checks,
-    ...(redisOk ? {} : { output: 'Redis is unavailable; serving from the memory tier' }),
-  };
+  return { status: redisOk ? 'pass' : 'warn', description: 'express-resilient-cache', tier, checks, ...(redisOk ? {} : { output: summary(core) }) };
+}
+
+/** What a refused write means, and what fixes it. */
+const REFUSED = {
+  OOM: 'Redis is full and evicts nothing (maxmemory with the noeviction policy): new responses are kept in this instance\'s memory only. Fix: raise maxmemory, or set maxmemory-policy to allkeys-lru.',
+  READONLY: 'Redis is a read-only replica: new responses are kept in this instance\'s memory only, and invalidations are applied here and announced to other instances. Fix: point the cache at the primary (its address, or Sentinel options).',
+} as const;
+
+/** One sentence on what is wrong, in words that match the tier serving now. */
+function summary(core: CacheCore): string {
+  if (core.store.state !== 'redis') return 'Redis is unavailable; serving from the memory tier';
+  const refusals = core.store.refusals;
+  if (refusals.failing) return `Serving from Redis, but it refuses writes: ${REFUSED[refusals.reason ?? 'READONLY']}`;
+  return 'Serving from Redis, but the health probe did not pass (see checks)';
 }
 
 /** PING, then a write, read and delete of a probe key: asked of Redis even while the circuit is open. */

@@ -18,6 +18,12 @@ export interface StatsReport {
     readonly redisErrors: number;
     readonly memoryEntries: number;
     readonly memoryBytes: number;
+    /** `live`: near-cache copies of Redis entries are served; `off`: not now (connecting, or a connection is down); `disabled`: by option or without Redis. */
+    readonly nearCache: 'live' | 'off' | 'disabled';
+    /** Hits and stale hits by where the entry came from: near-cache copies, Redis, the memory tier alone. */
+    readonly servedFrom: Readonly<Record<'near' | 'redis' | 'memory', number>>;
+    /** Writes Redis refused (OOM under noeviction, a READONLY replica); such entries were kept in memory. */
+    readonly refusedWrites: number;
   };
   readonly names: Record<string, NameStats>;
   readonly totals: NameStats;
@@ -44,6 +50,9 @@ export function statsReport(core: CacheCore): StatsReport {
       redisErrors: store.redisErrors,
       memoryEntries: store.memory.size,
       memoryBytes: store.memory.bytes,
+      nearCache: !circuit || !core.options.nearCache ? 'disabled' : store.nearCacheLive ? 'live' : 'off',
+      servedFrom: { ...stats.servedFromCounts },
+      refusedWrites: store.refusals.count,
     },
     names,
     totals: stats.totals(),

@@ -1,5 +1,6 @@
 import type { Clock, Timer } from '../clock.js';
-import type { TierName } from '../stores/tiered-store.js';
+/** The tiers whose lookups are timed: memory (copies and the fallback alike) and Redis. */
+type TimedTier = 'memory' | 'redis';
 import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 
 /** Where counts go for names past `maxNames`. */
@@ -51,7 +52,7 @@ export class Stats {
   readonly #names = new Map<string, Counts>();
   /** Counts not yet flushed to the shared figures; swapped out whole by `takeUnflushed`. */
   #unflushed = new Map<string, Counts>();
-  readonly latency: Readonly<Record<TierName | 'handler', Latency>> = {
+  readonly latency: Readonly<Record<TimedTier | 'handler', Latency>> = {
     memory: new Latency(),
     redis: new Latency(),
     handler: new Latency(),
@@ -59,6 +60,7 @@ export class Stats {
   readonly #clock: Clock;
   readonly #rotation: Timer;
   readonly #maxNames: number;
+  readonly #servedFrom = { near: 0, redis: 0, memory: 0 };
 
   constructor(clock: Clock, maxNames: number) {
     this.#clock = clock;
@@ -74,6 +76,16 @@ export class Stats {
   }
 
   /** Counts under `name`; once `maxNames` names are known, a new name's counts go to `(other)`. */
+  /** A lookup answered from a near-cache copy, from Redis, or from the memory tier alone (the fallback). */
+  servedFrom(tier: 'near' | 'redis' | 'memory'): void {
+    this.#servedFrom[tier]++;
+  }
+
+  /** Hits and stale hits by where their entry came from, since the start. */
+  get servedFromCounts(): Readonly<Record<'near' | 'redis' | 'memory', number>> {
+    return this.#servedFrom;
+  }
+
   count(name: string, field: CounterField, by = 1): void {
     if (this.#names.size >= this.#maxNames && !this.#names.has(name)) name = OTHER_NAMES;
     bump(this.#names, name, field, by);
@@ -103,7 +115,7 @@ export class Stats {
   }
 
   /** Latency over the last minute (the lifetime histograms are for Prometheus). */
-  latencySummary(): Record<TierName | 'handler', LatencySummary> {
+  latencySummary(): Record<TimedTier | 'handler', LatencySummary> {
     return {
       memory: this.latency.memory.recent(),
       redis: this.latency.redis.recent(),

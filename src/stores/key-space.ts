@@ -61,6 +61,16 @@ export class KeySpace {
     return `${this.counters(hour)}:batch:${batchId}`;
   }
 
+  /** The pub/sub channel instances tell each other about invalidations on. */
+  invalidations(): string {
+    return `${this.prefix}invalidations`;
+  }
+
+  /** The key written now and then while Redis refuses writes, to learn when it takes them again. */
+  writeProbe(instanceId: string): string {
+    return `${this.prefix}write-probe:${instanceId}`;
+  }
+
   /** The key the health check writes, reads and deletes. */
   healthProbe(instanceId: string): string {
     return `${this.prefix}health:${instanceId}`;

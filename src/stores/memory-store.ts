@@ -28,6 +28,11 @@ export class MemoryStore {
     return this.#lru.get(key);
   }
 
+  /** Whether `key` holds a live entry, without counting as a use (no LRU reordering). */
+  has(key: string): boolean {
+    return this.#lru.has(key);
+  }
+
   /** Entries larger than the whole tier are skipped, not thrown. */
   put(key: string, entry: Entry, ttlMs: number, tagKeys: readonly string[]): void {
     if (ttlMs <= 0) return;
@@ -43,31 +48,31 @@ export class MemoryStore {
     }
   }
 
-  delete(keys: readonly string[]): number {
-    let removed = 0;
-    for (const key of keys) if (this.#lru.delete(key)) removed++;
-    return removed;
+  /** Removes these keys' entries; returns the keys that had one. */
+  delete(keys: readonly string[]): string[] {
+    return keys.filter((key) => this.#lru.delete(key));
   }
 
-  deleteTagged(tagKeys: readonly string[]): number {
-    let removed = 0;
+  /** Removes every entry carrying one of these tags; returns their keys. */
+  deleteTagged(tagKeys: readonly string[]): string[] {
+    const removed: string[] = [];
     for (const tagKey of tagKeys) {
       const keys = this.#tagged.get(tagKey);
       if (!keys) continue;
-      for (const key of [...keys]) if (this.#lru.delete(key)) removed++;
+      for (const key of [...keys]) if (this.#lru.delete(key)) removed.push(key);
       this.#tagged.delete(tagKey);
     }
     return removed;
   }
 
-  /** Removes the entries stored under any of these counter names (a scan: names are invalidated rarely). */
-  deleteNamed(names: readonly string[]): number {
-    if (names.length === 0) return 0;
+  /** Removes the entries stored under any of these counter names (a scan: names are invalidated rarely); returns their keys. */
+  deleteNamed(names: readonly string[]): string[] {
+    if (names.length === 0) return [];
     const wanted = new Set(names);
     const doomed: string[] = [];
     for (const [key, entry] of this.#lru.entries()) if (entry.kind !== 'vary' && wanted.has(entry.name)) doomed.push(key);
     for (const key of doomed) this.#lru.delete(key);
-    return doomed.length;
+    return doomed;
   }
 
   clear(): void {

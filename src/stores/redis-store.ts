@@ -1,6 +1,7 @@
 import { decodeEntry, encodeEntry, EntryDecodeError } from '../entry/codec.js';
 import type { Entry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
+import { NearCache, type NearCacheOptions } from './near-cache.js';
 import { isCluster, type OwnedClient, type RedisLike } from './redis-client.js';
 import { addToTag, applyCounterBatch, releaseLock, storeTagged, storeWithDeadline } from './scripts.js';
 
@@ -144,20 +145,51 @@ export class RedisStore {
     return counts.reduce((sum, n) => sum + n, 0);
   }
 
-  /** Walks each tag set in pages (ZSCAN), so a tag on a million entries never blocks Redis with one huge reply. */
-  async deleteTagged(tagKeys: readonly string[]): Promise<number> {
+  /**
+   * Walks each tag set in pages (ZSCAN), so a tag on a million entries never blocks Redis with one huge reply.
+   * Resolves to how many entries were removed and the keys it tried (members whose entry may have expired already).
+   */
+  async deleteTagged(tagKeys: readonly string[]): Promise<{ removed: number; keys: string[] }> {
     let removed = 0;
+    const keys: string[] = [];
     for (const tagKey of tagKeys) {
       let cursor = '0';
       do {
         const [next, page] = await this.#client.zscan(tagKey, cursor, 'COUNT', TAG_PAGE);
         // ZSCAN pages alternate member and score.
-        removed += await this.delete(page.filter((_, i) => i % 2 === 0));
+        const members = page.filter((_, i) => i % 2 === 0);
+        keys.push(...members);
+        removed += await this.delete(members);
         cursor = next;
       } while (cursor !== '0');
       await this.#client.unlink(tagKey);
     }
-    return removed;
+    return { removed, keys };
+  }
+
+  /** Starts tracking changes under `options.prefixes` for near-cache copies (see NearCache). */
+  nearCache(options: NearCacheOptions): NearCache {
+    return new NearCache(this.#client, options);
+  }
+
+  /** The members of tag or name sets with their expiry (epoch ms in server time), read in pages. */
+  async setMembers(setKeys: readonly string[]): Promise<Array<[string, number]>> {
+    const members: Array<[string, number]> = [];
+    for (const setKey of setKeys) {
+      let cursor = '0';
+      do {
+        const [next, page] = await this.#client.zscan(setKey, cursor, 'COUNT', TAG_PAGE);
+        for (let i = 0; i + 1 < page.length; i += 2) members.push([page[i] as string, Number(page[i + 1]) - this.#clockOffsetMs]);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return members;
+  }
+
+  /** Milliseconds each key has left (0 when it has none or does not exist). */
+  async ttls(keys: readonly string[]): Promise<Map<string, number>> {
+    const left = await Promise.all(keys.map((key) => this.#client.pttl(key)));
+    return new Map(keys.map((key, i) => [key, Math.max(0, left[i] ?? 0)]));
   }
 
   /** `SET NX PX`: true when this caller now holds the lock. */
@@ -181,6 +213,11 @@ export class RedisStore {
 
   async readHashes(keys: readonly string[]): Promise<Record<string, string>[]> {
     return Promise.all(keys.map((key) => this.#client.hgetall(key)));
+  }
+
+  /** A small write that expires by itself, to learn whether Redis takes writes. */
+  async writeProbe(key: string): Promise<void> {
+    await this.#client.set(key, '1', 'PX', 1000);
   }
 
   async ping(): Promise<void> {

@@ -1,14 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { Entry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { withDeadline } from './deadline.js';
+import { MemoryCopies, type TagKeysOf } from './memory-copies.js';
 import type { MemoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
 
-export type TierName = 'memory' | 'redis';
+/** Where a lookup was answered: a near-cache copy of a Redis entry, Redis, or the memory tier on its own. */
+export type TierName = 'near' | 'memory' | 'redis';
 /** `memory`: Redis is configured but out; `memory-only`: no Redis configured. */
 export type TierState = 'redis' | 'memory' | 'memory-only';
 
@@ -26,6 +28,18 @@ export interface TieredStoreOptions {
   readonly failureThreshold: number;
   readonly openForMs: number;
   readonly clock: Clock;
+  /** Keep near-cache copies of Redis entries (see NearCache). */
+  readonly nearCache: boolean;
+  /** Keep serving near-cache copies, within their lifetime, through a Redis outage (instead of dropping them). */
+  readonly serveDuringOutage: boolean;
+  /** This instance, for the invalidations it publishes. */
+  readonly instance: string;
+  /** Key prefixes of entries (responses, values), whose changes the near-cache tracks, and the channel of invalidations. */
+  readonly tracked: { readonly prefixes: readonly string[]; readonly channel: string };
+  /** The tag and name sets an entry's memory copy belongs to. */
+  readonly tagKeysOf: TagKeysOf;
+  /** A key of this instance's own, written now and then while Redis refuses writes, to see when it takes them again. */
+  readonly writeProbeKey: string;
   /** Called with each lookup's duration, for the latency histograms. */
   readonly onLookup?: (tier: TierName, ms: number) => void;
 }
@@ -57,6 +71,9 @@ export interface CommandOptions {
   readonly whenOpen?: boolean;
 }
 
+/** How often a Redis that refuses writes is asked whether it takes them again. */
+const WRITE_PROBE_EVERY_MS = 1000;
+
 /** Why a command was not sent: no Redis configured, or the circuit is open. Never counted as a Redis failure. */
 export class RedisNotInUseError extends Error {
   override readonly name = 'RedisNotInUseError';
@@ -68,12 +85,20 @@ interface InflightWrite {
   invalidated: boolean;
 }
 
+/** Redis's answer to a write it will not take (full under noeviction, a read-only replica): not a failure of Redis. */
+export function isRefusal(error: unknown): boolean {
+  const message = String((error as Error | undefined)?.message ?? '');
+  return message.startsWith('OOM') || message.startsWith('READONLY');
+}
+
 /**
  * Redis when it answers, memory when it does not, and the one door every Redis command passes through: deadlines,
- * the circuit breaker's bookkeeping and error counting live here. The memory tier is a fallback, not a front: while
- * Redis is healthy every instance reads the same entries, so an invalidation on one instance is seen by all. While the
- * circuit is open, reads and writes go to memory and invalidations are queued; when Redis answers again the queue is
- * applied first, then the memory tier (which may hold entries other instances have since invalidated) is dropped.
+ * the circuit breaker's bookkeeping and error counting live here. While Redis is healthy every instance reads the
+ * same entries, so an invalidation on one instance is seen by all; the memory tier then holds near-cache copies of
+ * Redis entries, served at memory speed and kept coherent by Redis's own invalidation messages (MemoryCopies,
+ * NearCache), and entries Redis refused to store. While the circuit is open, reads and writes go to memory and
+ * invalidations are queued; when Redis answers again the queue is applied first, then the memory tier (which may
+ * hold entries other instances have since invalidated) is dropped.
  *
  * Emits `degraded` (error) and `recovered`.
  */
@@ -86,6 +111,15 @@ export class TieredStore extends EventEmitter {
   readonly #onLookup: ((tier: TierName, ms: number) => void) | undefined;
   readonly #pending = { keys: new Set<string>(), tagKeys: new Set<string>() };
   readonly #inflight = new Map<string, InflightWrite>();
+  readonly #copies: MemoryCopies | undefined;
+  readonly #clock: Clock;
+  #refusedWrites = 0;
+  #refusedBecause: 'OOM' | 'READONLY' | undefined;
+  /** When Redis last refused a write, and last took one (epoch ms): writes are failing while the first is later. */
+  #lastRefusedAt = 0;
+  #lastWrittenAt = 0;
+  #writeProbe: Timer | undefined;
+  readonly #writeProbeKey: string;
   #detach: () => void = () => undefined;
 
   constructor(options: TieredStoreOptions) {
@@ -94,8 +128,23 @@ export class TieredStore extends EventEmitter {
     this.#redis = options.redis;
     this.#timeoutMs = options.redisTimeoutMs;
     this.#onLookup = options.onLookup;
+    this.#clock = options.clock;
+    this.#writeProbeKey = options.writeProbeKey;
     if (!this.#redis) return;
     const redis = this.#redis;
+    const near = options.nearCache ? redis.nearCache({
+      prefixes: options.tracked.prefixes,
+      channel: options.tracked.channel,
+      instance: options.instance,
+      clock: options.clock,
+      onKeys: (keys) => this.#copies?.changed(keys),
+      onPublished: (message) => this.#copies?.published(message, (keys) => void this.#tombstone(keys, [])),
+      // With the circuit open, memory holds what this outage stored: that stays (the breaker decides about it).
+      onLost: () => {
+        if (this.#breaker?.allows()) this.#copies?.drop();
+      },
+    }) : undefined;
+    this.#copies = new MemoryCopies(this.memory, near, options.clock, options.tagKeysOf);
     const breaker = new CircuitBreaker({
       failureThreshold: options.failureThreshold,
       openForMs: options.openForMs,
@@ -105,12 +154,12 @@ export class TieredStore extends EventEmitter {
     this.#breaker = breaker;
     breaker.on('open', (error: unknown) => {
       // Memory holds only what was stored during this outage: anything older may have been invalidated since, by
-      // another instance, in a Redis this one could not see.
-      this.memory.clear();
+      // another instance, in a Redis this one could not see. Unless the app opted in to serving copies through it.
+      if (!options.serveDuringOutage) this.#copies?.drop();
       this.emit('degraded', error);
     });
     breaker.on('close', () => {
-      this.memory.clear();
+      this.#copies?.drop();
       this.emit('recovered');
     });
     this.#detach = redis.watchConnection({
@@ -141,12 +190,29 @@ export class TieredStore extends EventEmitter {
     return this.#pending.keys.size + this.#pending.tagKeys.size;
   }
 
+  /** True while near-cache copies are served and kept (Redis reports every change to this instance). */
+  get nearCacheLive(): boolean {
+    return this.#copies?.live === true;
+  }
+
+  /**
+   * Writes Redis refused, whether the last write was one (writes are failing now), and why: `OOM` (full, with the
+   * noeviction policy) or `READONLY` (a replica).
+   */
+  get refusals(): { readonly count: number; readonly failing: boolean; readonly reason: 'OOM' | 'READONLY' | undefined } {
+    return { count: this.#refusedWrites, failing: this.#lastRefusedAt > this.#lastWrittenAt, reason: this.#refusedBecause };
+  }
+
   /**
    * The entry under `key` in the tier that serves now. Never rejects. Answers synchronously when memory serves (no
    * Redis, or the circuit is open): a memory hit then completes in the same tick, without a promise.
    */
   lookup(key: string): Lookup | Promise<Lookup> {
-    if (this.#redis && this.#breaker?.allows()) return this.#fromRedis(key, this.#redis, this.#breaker);
+    if (this.#redis && this.#breaker?.allows()) {
+      const copy = (this.#copies as MemoryCopies).peek(key);
+      if (copy) return this.#answered(copy, 'near');
+      return this.#fromRedis(key, this.#redis, this.#breaker);
+    }
     return this.#fromMemory(key, false);
   }
 
@@ -165,13 +231,21 @@ export class TieredStore extends EventEmitter {
     const setKeys = [...tagging.tagKeys, tagging.nameKey];
     const write: InflightWrite = { tagKeys: setKeys, invalidated: false };
     this.#inflight.set(key, write);
+    const copies = this.#copies as MemoryCopies;
+    const ticket = copies.ticket(key);
     const command = this.#redis.set(key, entry, ttlMs, setKeys);
     try {
       await withDeadline(command, this.#timeoutMs * 4, 'SET');
       this.#breaker.success();
+      // Redis takes writes again: what it refused meanwhile goes, to be stored there (and shared) by the next fill.
+      if (this.#lastRefusedAt > this.#lastWrittenAt) copies.dropRefused();
+      this.#lastWrittenAt = this.#clock.now();
+      copies.keep(ticket, key, write.invalidated ? undefined : entry);
       return 'redis';
     } catch (error) {
-      // Not kept in memory: memory is read only while the circuit is open, and opening it clears memory (below).
+      copies.keep(ticket, key, undefined);
+      if (isRefusal(error)) return this.#refused(key, entry, error);
+      // Not kept in memory: a copy is kept only of what Redis holds, and opening the circuit clears memory.
       this.#failed(error, started);
       return undefined;
     } finally {
@@ -185,20 +259,36 @@ export class TieredStore extends EventEmitter {
     for (const [key, write] of this.#inflight) {
       if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
     }
-    let removed = this.memory.delete(keys) + this.memory.deleteTagged(onlyTagKeys) + this.memory.deleteNamed(names);
-    if (!this.#redis) return removed;
-    if (this.#breaker?.allows()) {
-      try {
-        removed += await this.#invalidateRedis(keys, tagKeys);
-        return removed;
-      } catch (error) {
-        this.#untrusted(error);
-      }
+    if (!this.#redis) {
+      return this.memory.delete(keys).length + this.memory.deleteTagged(onlyTagKeys).length + this.memory.deleteNamed(names).length;
     }
+    const copies = this.#copies as MemoryCopies;
+    if (!this.#breaker?.allows()) {
+      // The outage's own entries: all of them are this instance's.
+      const removed = this.memory.delete(keys).length + this.memory.deleteTagged(onlyTagKeys).length + this.memory.deleteNamed(names).length;
+      this.#queue(keys, tagKeys);
+      return removed;
+    }
+    // Copies of Redis entries count where they live, in Redis; entries Redis refused count here.
+    let removed = copies.forget(keys, onlyTagKeys, names);
+    try {
+      const { removed: inRedis, keys: touched } = await this.#invalidateRedis(keys, tagKeys);
+      // A lookup under way may have kept a copy of an entry just deleted: nothing of ours tells us (NOLOOP).
+      copies.forgotten([...keys, ...touched]);
+      void copies.publish(keys, onlyTagKeys, names, false).catch(() => undefined);
+      return removed + inRedis;
+    } catch (error) {
+      if (isRefusal(error)) return removed + (await this.#refusedInvalidation(keys, onlyTagKeys, names, nameKeys, error));
+      this.#untrusted(error);
+    }
+    this.#queue(keys, tagKeys);
+    return removed;
+  }
+
+  #queue(keys: readonly string[], tagKeys: readonly string[]): void {
     for (const key of keys) this.#pending.keys.add(key);
     for (const tagKey of tagKeys) this.#pending.tagKeys.add(tagKey);
     if (log.redis.enabled) log.redis('invalidation queued until Redis answers (%d keys, %d tags)', keys.length, tagKeys.length);
-    return removed;
   }
 
   /**
@@ -222,21 +312,98 @@ export class TieredStore extends EventEmitter {
   /** Stops the breaker's timers, takes every listener off the Redis client and closes it if the package created it. */
   async close(): Promise<void> {
     this.#breaker?.stop();
+    this.#clock.clearTimer(this.#writeProbe);
+    this.#copies?.close();
     this.#detach();
     await this.#redis?.close();
   }
 
+  #answered(entry: Entry, tier: TierName): Lookup {
+    this.#onLookup?.(tier, 0);
+    return { entry, tier, failed: false };
+  }
+
   async #fromRedis(key: string, redis: RedisStore, breaker: CircuitBreaker): Promise<Lookup> {
     const started = performance.now();
+    const copies = this.#copies as MemoryCopies;
+    const ticket = copies.ticket(key);
     try {
-      const entry = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
+      const found = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
       breaker.success();
       this.#onLookup?.('redis', performance.now() - started);
+      // A key whose invalidation Redis refused is gone, whatever Redis still holds.
+      const entry = found && copies.tombstoned(key) ? undefined : found;
+      copies.keep(ticket, key, entry);
       return { entry, tier: 'redis', failed: false };
     } catch (error) {
+      copies.keep(ticket, key, undefined);
       this.#failed(error, started);
       return this.#fromMemory(key, true);
     }
+  }
+
+  #noteRefusal(error: unknown): void {
+    this.#refusedWrites++;
+    this.#lastRefusedAt = this.#clock.now();
+    this.#refusedBecause = String((error as Error | undefined)?.message).startsWith('OOM') ? 'OOM' : 'READONLY';
+    // Hits may keep every request away from Redis's writes: ask it now and then whether it takes them again.
+    this.#writeProbe ??= this.#clock.setInterval(() => void this.#probeWrites(), WRITE_PROBE_EVERY_MS);
+  }
+
+  /** One small write: taken, the refusals are over (what memory kept for them goes, to be stored in Redis again). */
+  async #probeWrites(): Promise<void> {
+    if (!this.#redis || !this.#breaker?.allows()) return;
+    try {
+      await withDeadline(this.#redis.writeProbe(this.#writeProbeKey), this.#timeoutMs * 4, 'write probe');
+    } catch (error) {
+      if (!isRefusal(error) && log.redis.enabled) log.redis('write probe failed: %s', describeError(error));
+      return;
+    }
+    this.#clock.clearTimer(this.#writeProbe);
+    this.#writeProbe = undefined;
+    (this.#copies as MemoryCopies).dropRefused();
+    this.#lastWrittenAt = this.#clock.now();
+    if (log.redis.enabled) log.redis('Redis takes writes again');
+  }
+
+  /** Redis would not store the entry: kept in this instance's memory and served from there; counted, not a failure. */
+  #refused(key: string, entry: Entry, error: unknown): TierName {
+    this.#noteRefusal(error);
+    if (log.redis.enabled) log.redis('Redis refused a write (%s); kept in memory', describeError(error));
+    (this.#copies as MemoryCopies).keepRefused(key, entry);
+    return 'memory';
+  }
+
+  /**
+   * Redis refused an invalidation (a READONLY replica): the entries are still there, so neither may a lookup trust
+   * them nor may the cache stop using Redis for good. Their keys are tombstoned until they would have expired, and
+   * the other instances are told to do the same.
+   */
+  async #refusedInvalidation(keys: readonly string[], tagKeys: readonly string[], names: readonly string[],
+    nameKeys: readonly string[], error: unknown): Promise<number> {
+    this.#noteRefusal(error);
+    if (log.redis.enabled) log.redis('Redis refused an invalidation (%s); its keys are tombstoned here', describeError(error));
+    const members = await this.#tombstone(keys, [...tagKeys, ...nameKeys]);
+    void (this.#copies as MemoryCopies).publish([...keys, ...members], tagKeys, names, true).catch(() => undefined);
+    return keys.length + members.length;
+  }
+
+  /** Tombstones keys, and the members of tag sets (read: a replica answers reads), until their expiry in Redis. */
+  async #tombstone(keys: readonly string[], setKeys: readonly string[]): Promise<string[]> {
+    const redis = this.#redis as RedisStore;
+    const copies = this.#copies as MemoryCopies;
+    const now = this.#clock.now();
+    let members: Array<[string, number]> = [];
+    try {
+      members = await withDeadline(redis.setMembers(setKeys), Math.max(1000, this.#timeoutMs * 20), 'tag members');
+      const ttls = await withDeadline(redis.ttls(keys), Math.max(1000, this.#timeoutMs * 20), 'PTTL');
+      copies.tombstone(keys, (key) => now + (ttls.get(key) ?? 0));
+    } catch (error) {
+      if (log.redis.enabled) log.redis('could not read what to tombstone: %s', describeError(error));
+    }
+    const until = new Map(members);
+    copies.tombstone([...until.keys()], (key) => until.get(key) ?? now);
+    return [...until.keys()];
   }
 
   #fromMemory(key: string, failed: boolean): Lookup {
@@ -280,12 +447,13 @@ export class TieredStore extends EventEmitter {
     this.#breaker?.open(error);
   }
 
-  async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<number> {
+  /** Removes from Redis: how many entries, and every key that was (or may have been) removed. */
+  async #invalidateRedis(keys: readonly string[], tagKeys: readonly string[]): Promise<{ removed: number; keys: string[] }> {
     const redis = this.#redis as RedisStore;
     // Bounded even on a client without socket timeouts (one the user passed in): past it, the removal is queued.
     const [byKey, byTag] = await withDeadline(Promise.all([redis.delete(keys), redis.deleteTagged(tagKeys)]),
       Math.max(1000, this.#timeoutMs * 20), 'invalidate');
-    return byKey + byTag;
+    return { removed: byKey + byTag.removed, keys: byTag.keys };
   }
 
   /** The half-open probe: Redis must answer, and queued invalidations must land, before traffic returns to it. */

@@ -139,20 +139,20 @@ export function assertResilient(summary: LoadSummary, maxLatencyMs: number): voi
 
 /**
  * The cache is back on Redis for good: it recovered within the bound and served HITs after that; every path's entry
- * is in Redis; and each path now answers HIT through a Redis lookup that succeeded (tier 'redis', no new Redis error).
- * Unless `memoryMayHoldEntries`, the memory tier must also be empty: nothing fell back to it since recovery.
+ * is in Redis; and each path now answers HIT, from Redis or a near-cache copy of it, with no new Redis error. The
+ * memory tier then holds only near-cache copies, which it keeps only while tracking is live again.
  */
-export async function assertBackOnRedis(result: OutageResult, app: CachedApp, redis: RedisServer, paths: readonly string[],
-  { memoryMayHoldEntries = false } = {}): Promise<void> {
+export async function assertBackOnRedis(result: OutageResult, app: CachedApp, redis: RedisServer, paths: readonly string[]): Promise<void> {
   const figures = describeLoad(result.summary);
   assert.ok(result.recoveryMs <= RECOVERY_BOUND_MS, `tier not back to redis within ${RECOVERY_BOUND_MS} ms\n${figures}`);
   const after = result.summary.phases['after'];
   assert.ok(after && (after.xCache['HIT'] ?? 0) > 0, `no HIT after recovery\n${figures}`);
   assert.equal(app.cache.tier, 'redis');
-  if (!memoryMayHoldEntries) assert.equal(app.memoryEntries(), 0, 'entries went to the memory tier after recovery');
+  if (app.memoryEntries() > 0) assert.equal(app.cache.stats().tier.nearCache, 'live', 'memory holds entries while its copies are not tracked');
   const errorsBefore = app.redisErrors();
   for (const path of paths) {
-    assert.equal(await redis.command('EXISTS', app.responseKey(path)), '1', `no Redis entry for ${path}`);
+    // Stored after its response went out: a fill in the last moments of the load may still be on its way.
+    await waitFor(async () => (await redis.command('EXISTS', app.responseKey(path))) === '1', `a Redis entry for ${path}`, 2000);
     const res = await fetch(`${app.url}${path}`);
     assert.equal(res.headers.get('x-cache'), 'HIT', `${path} did not HIT`);
     assert.ok(itemBodyOk(path, await res.text()));

@@ -140,5 +140,5 @@ test('Redis answering errors: writes fail with OOM (noeviction), reads keep work
   // (A lookup may still miss its 50 ms deadline when the machine stalls; allow 5% of those.)
   assert.equal(result.degradedEvents, 0, 'failing writes opened the circuit');
   assert.ok(notHit <= warmDuringFault.length * 0.05, `${notHit} of ${warmDuringFault.length} stored entries were not served`);
-  await assertBackOnRedis(result, cached, servers.redis, [...warm, ...cold], { memoryMayHoldEntries: true });
+  await assertBackOnRedis(result, cached, servers.redis, [...warm, ...cold]);
 });

@@ -49,6 +49,11 @@ function fresh(): KeySpace {
 }
 
 const memory = { maxEntries: 1000, maxBytes: 16 * 1024 * 1024 };
+/** The tiered store's settings; its near-cache is tested through the cache (near-cache.test.ts). */
+const tiering = {
+  redisTimeoutMs: 1000, failureThreshold: 5, openForMs: 1000, nearCache: false, serveDuringOutage: false, instance: 'stores-test',
+  tracked: { prefixes: ['stores'], channel: 'stores:invalidations' }, tagKeysOf: () => [], writeProbeKey: 'stores:write-probe',
+};
 
 const subjects: Record<string, () => Promise<StoreUnderTest>> = {
   async MemoryStore() {
@@ -57,8 +62,8 @@ const subjects: Record<string, () => Promise<StoreUnderTest>> = {
     return {
       get: async (key) => store.peek(key),
       set: async (key, entry, ttlMs, tagKeys = []) => store.put(key, entry, ttlMs, tagKeys),
-      delete: async (list) => store.delete(list),
-      deleteTagged: async (tagKeys) => store.deleteTagged(tagKeys),
+      delete: async (list) => store.delete(list).length,
+      deleteTagged: async (tagKeys) => store.deleteTagged(tagKeys).length,
       elapse: (ms) => clock.advance(ms),
       close: async () => undefined,
     };
@@ -69,7 +74,7 @@ const subjects: Record<string, () => Promise<StoreUnderTest>> = {
       get: (key) => store.get(key),
       set: (key, entry, ttlMs, tagKeys = []) => store.set(key, entry, ttlMs, tagKeys),
       delete: (list) => store.delete(list),
-      deleteTagged: (tagKeys) => store.deleteTagged(tagKeys),
+      deleteTagged: async (tagKeys) => (await store.deleteTagged(tagKeys)).removed,
       elapse: (ms) => sleep(ms),
       writeBytes: async (key, bytes) => void (await client.set(key, bytes)),
       close: () => store.close(),
@@ -77,13 +82,11 @@ const subjects: Record<string, () => Promise<StoreUnderTest>> = {
   },
   async 'TieredStore, memory only'() {
     const clock = new FakeClock();
-    return tiered(new TieredStore({ memory: new MemoryStore({ ...memory, clock }), redis: undefined, redisTimeoutMs: 1000,
-      failureThreshold: 5, openForMs: 1000, clock }), (ms) => clock.advance(ms));
+    return tiered(new TieredStore({ memory: new MemoryStore({ ...memory, clock }), redis: undefined, clock, ...tiering }), (ms) => clock.advance(ms));
   },
   async 'TieredStore with Redis'() {
     const store = new TieredStore({ memory: new MemoryStore({ ...memory, clock: systemClock }),
-      redis: new RedisStore({ client, owned: false }, { writeTimeoutMs: 2000 }),
-      redisTimeoutMs: 1000, failureThreshold: 5, openForMs: 1000, clock: systemClock });
+      redis: new RedisStore({ client, owned: false }, { writeTimeoutMs: 2000 }), clock: systemClock, ...tiering });
     await waitFor(() => store.state === 'redis', 'the tiered store to use Redis');
     return { ...tiered(store, (ms) => sleep(ms)), writeBytes: async (key, bytes) => void (await client.set(key, bytes)) };
   },
