@@ -1,7 +1,8 @@
 import type { Clock, Timer } from '../clock.js';
+import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
+
 /** The tiers whose lookups are timed: memory (copies and the fallback alike) and Redis. */
 type TimedTier = 'memory' | 'redis';
-import { Latency, RECENT_SLOT_MS, type LatencySummary } from './histogram.js';
 
 /** Where counts go for names past `maxNames`. */
 export const OTHER_NAMES = '(other)';
@@ -75,7 +76,6 @@ export class Stats {
     this.#clock.clearTimer(this.#rotation);
   }
 
-  /** Counts under `name`; once `maxNames` names are known, a new name's counts go to `(other)`. */
   /** A lookup answered from a near-cache copy, from Redis, or from the memory tier alone (the fallback). */
   servedFrom(tier: 'near' | 'redis' | 'memory'): void {
     this.#servedFrom[tier]++;
@@ -86,6 +86,7 @@ export class Stats {
     return this.#servedFrom;
   }
 
+  /** Counts under `name`; once `maxNames` names are known, a new name's counts go to `(other)`. */
   count(name: string, field: CounterField, by = 1): void {
     if (this.#names.size >= this.#maxNames && !this.#names.has(name)) name = OTHER_NAMES;
     bump(this.#names, name, field, by);
