@@ -35,16 +35,18 @@ export async function getOrSet<T>(core: CacheCore, key: string, fetch: () => T |
   const settings = resolve(core, options);
   const storeKey = core.keys.value(key);
   const since = core.values.mark();
-  const { entry: found, failed } = await core.store.lookup(storeKey);
+  const { entry: found, failed, tier } = await core.store.lookup(storeKey);
   if (failed) core.stats.count(settings.name, 'errors');
   const entry = found?.kind === 'value' ? found : undefined;
   const now = core.clock.now();
   if (entry && now < entry.freshUntil) {
     core.stats.count(settings.name, 'hits');
+    core.stats.servedFrom(tier);
     return decodeValue(entry) as T;
   }
   if (entry && now < entry.staleWhileRevalidateUntil) {
     core.stats.count(settings.name, 'stale');
+    core.stats.servedFrom(tier);
     void fetchAndStore(core, storeKey, since, fetch, settings).catch((error: unknown) => {
       if (log.middleware.enabled) log.middleware('getOrSet background refresh failed: %s', describeError(error));
     });

@@ -50,6 +50,18 @@ describe('getOrSet', () => {
     assert.ok(keys.length >= 1, 'the value lives in Redis');
   });
 
+  it('counts its hits by where they were served from, as response hits are', async () => {
+    const price = counted(() => 12.5);
+    const servedFrom = () => cache.stats().tier.servedFrom;
+    await cache.getOrSet('price:served', price.fetch);
+    const before = servedFrom();
+    for (let i = 0; i < 3; i++) await cache.getOrSet('price:served', price.fetch);
+    const after = servedFrom();
+    assert.equal(price.calls(), 1);
+    assert.equal((after.near - before.near) + (after.redis - before.redis), 3, 'three hits, from the near-cache or Redis');
+    assert.equal(after.memory, before.memory, 'none from the memory fallback while Redis serves');
+  });
+
   it('runs the fetcher once for 20 concurrent calls', async () => {
     const slow = counted(async () => {
       await sleep(50);
