@@ -19,6 +19,12 @@ function startDashboard() {
   });
   /** @type {Readonly<Record<string, string>>} */
   const BREAKER_TONE = Object.freeze({ closed: 'ok', 'half-open': 'warn', open: 'bad', disabled: 'muted' });
+  /** @type {Readonly<Record<string, TierLook>>} */
+  const NEAR_CACHE_INFO = Object.freeze({
+    live: { label: 'live', tone: 'ok', hint: 'copies of Redis entries served from this process' },
+    off: { label: 'off', tone: 'warn', hint: 'not subscribed to invalidations now: hits read Redis' },
+    disabled: { label: 'disabled', tone: 'muted', hint: '' },
+  });
 
   const interval = readInterval(new URLSearchParams(location.search).get('interval'));
   const dataUrl = location.pathname;
@@ -27,6 +33,8 @@ function startDashboard() {
   const table = createTable();
   const historyCharts = createHistoryCharts({ samples, intervalMs: interval, tiers: TIER_INFO });
   let lastOkAt = 0;
+  /** Refused writes at the previous poll, to tell writes refused now from old ones. @type {number | null} */
+  let previousRefused = null;
 
   /** @param {string | null} raw */
   function readInterval(raw) {
@@ -115,6 +123,9 @@ function startDashboard() {
     dom.setText('tier-since', isFinite(since) && isFinite(at) ? `\u00b7 last change ${figures.duration((at - since) / 1000)} ago` : '');
     document.title = (tier.tone === 'ok' ? '' : `\u26a0 ${tier.label} \u00b7 `) + baseTitle;
     dom.setText('tier-extra', tierExtra(data.tier));
+    renderNearCache(data.tier);
+    renderRefusedWrites(data.tier);
+    renderServedFrom(data.tier);
 
     dom.setText('instance-id', String((data.instance && data.instance.id) || 'unknown'));
     dom.setText('uptime', figures.duration(data.instance && data.instance.uptimeSeconds));
@@ -142,6 +153,48 @@ function startDashboard() {
     if (figures.num(t.pendingInvalidations) > 0) parts.push(`${figures.count(t.pendingInvalidations)} invalidations waiting for Redis`);
     if (figures.num(t.redisErrors) > 0) parts.push(`${figures.count(t.redisErrors)} Redis errors`);
     return parts.join(' \u00b7 ');
+  }
+
+  /** @param {TierReport} t */
+  function renderNearCache(t) {
+    const state = String(t.nearCache || 'disabled');
+    const look = NEAR_CACHE_INFO[state] || { label: state, tone: 'muted', hint: '' };
+    dom.setText('near-cache-state', look.label);
+    setTone(dom.byTestId('near-cache-state'), look.tone);
+    const why = t.breaker === 'disabled' ? 'no Redis configured' : 'turned off by the nearCache option';
+    dom.setText('near-cache-hint', `\u00b7 ${state === 'disabled' ? why : look.hint}`);
+  }
+
+  /**
+   * Shown while Redis is configured. The count only grows, so it is marked while writes are being refused: when it
+   * grew since the previous poll.
+   * @param {TierReport} t
+   */
+  function renderRefusedWrites(t) {
+    const line = dom.byTestId('refused-writes-line');
+    line.hidden = t.breaker === 'disabled' || typeof t.refusedWrites !== 'number';
+    const refused = figures.num(t.refusedWrites);
+    const growing = previousRefused !== null && refused > previousRefused;
+    previousRefused = refused;
+    dom.setText('refused-writes', figures.count(refused));
+    dom.setText('refused-writes-hint', growing ? '\u00b7 refusing now (full, or a read-only replica): new entries stay in this instance\u2019s memory'
+      : refused > 0 ? '\u00b7 entries kept in this instance\u2019s memory' : '');
+    setTone(dom.byTestId('refused-writes'), growing ? 'bad' : refused > 0 ? 'warn' : 'muted');
+  }
+
+  /**
+   * Hits by where the entry came from, each with its share of them all.
+   * @param {TierReport} t
+   */
+  function renderServedFrom(t) {
+    const from = t.servedFrom || {};
+    const total = figures.num(from.near) + figures.num(from.redis) + figures.num(from.memory);
+    dom.setText('served-memory-label', t.state === 'memory-only' ? 'Memory' : 'Memory fallback');
+    for (const tier of /** @type {const} */ (['near', 'redis', 'memory'])) {
+      const n = from[tier];
+      dom.setText(`served-${tier}`, typeof n === 'number' ? figures.count(n) : '\u2014');
+      dom.setText(`served-${tier}-share`, total > 0 ? figures.rate(figures.num(n) / total) : '');
+    }
   }
 
   /**

@@ -28,6 +28,9 @@
  * @property {number} [memoryBytes]
  * @property {number} [pendingInvalidations]
  * @property {number} [redisErrors]
+ * @property {string} [nearCache] `live`, `off` or `disabled`
+ * @property {{ near?: number, redis?: number, memory?: number }} [servedFrom] hits and stale hits by where they came from
+ * @property {number} [refusedWrites] writes Redis refused (OOM, READONLY); their entries were kept in memory
  *
  * @typedef {{ names?: Record<string, Counters>, totals?: Counters, windowSeconds: number }} SharedReport
  *

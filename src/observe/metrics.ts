@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { CacheCore } from '../core.js';
 import { CacheConfigError } from '../config/errors.js';
 import { LATENCY_BUCKETS_MS, type Histogram } from './histogram.js';
+import { NEAR_CACHE_STATES, nearCacheState, SERVED_FROM, type StatsReport } from './stats-report.js';
 
 /** The part of a prom-client `Registry` we use. */
 export interface MetricsRegistry {
@@ -50,13 +51,23 @@ class ScrapedMetric {
 
 /**
  * Registers the cache's metrics in a prom-client registry (the default registry when none is given). Labels are
- * few and bounded: `name` (route names), `result`, `tier`, `state`. Calling it again for the same registry is a no-op.
+ * few and bounded: `name` (route names), `result`, `served_from`, `tier`, `state`. Calling it again for the same
+ * registry is a no-op.
  */
 export function registerMetrics(core: CacheCore, registry: MetricsRegistry | undefined, options: MetricsOptions = {}): MetricsRegistry {
   const target = registry ?? defaultRegistry();
   const p = options.prefix ?? 'express_resilient_cache_';
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(p)) throw new CacheConfigError('metrics prefix', 'must be a valid Prometheus metric name prefix.');
-  const metrics = [
+  for (const metric of [...counterMetrics(core, p), ...gaugeMetrics(core, p), ...latencyMetrics(core, p)]) {
+    if (target.getSingleMetric(metric.name) === undefined) target.registerMetric(metric as never);
+  }
+  return target;
+}
+
+const TIER_STATES = ['redis', 'memory', 'memory-only'] as const satisfies readonly StatsReport['tier']['state'][];
+
+function counterMetrics(core: CacheCore, p: string): ScrapedMetric[] {
+  return [
     new ScrapedMetric(`${p}requests_total`, 'Requests and getOrSet calls by name and result (hit, miss, stale, bypass).', 'counter', () =>
       core.stats.names().flatMap((s) => [
         { value: s.hits, labels: { name: s.name, result: 'hit' } },
@@ -70,12 +81,30 @@ export function registerMetrics(core: CacheCore, registry: MetricsRegistry | und
       core.stats.names().map((s) => ({ value: s.errors, labels: { name: s.name } }))),
     new ScrapedMetric(`${p}redis_errors_total`, 'Redis calls that failed or missed their deadline.', 'counter', () =>
       [{ value: core.store.redisErrors, labels: {} }]),
+    new ScrapedMetric(`${p}hits_total`, 'Hits and stale hits of cached routes by where the entry was served from: near (this '
+      + 'process\'s memory while Redis serves: near-cache copies, entries Redis refused), redis, memory (the memory tier alone).', 'counter', () =>
+      SERVED_FROM.map((from) => ({ value: core.stats.servedFromCounts[from], labels: { served_from: from } }))),
+    new ScrapedMetric(`${p}redis_refused_writes_total`, 'Writes Redis refused (OOM under noeviction, a READONLY replica); their '
+      + 'entries were kept in this instance\'s memory.', 'counter', () => [{ value: core.store.refusals.count, labels: {} }]),
+  ];
+}
+
+function gaugeMetrics(core: CacheCore, p: string): ScrapedMetric[] {
+  return [
     new ScrapedMetric(`${p}tier`, 'The tier serving now (1) among redis, memory (Redis out) and memory-only.', 'gauge', () =>
-      (['redis', 'memory', 'memory-only'] as const).map((state) => ({ value: core.store.state === state ? 1 : 0, labels: { state } }))),
+      stateSet(TIER_STATES, core.store.state)),
+    new ScrapedMetric(`${p}near_cache`, 'The near-cache state (1) among live (copies of Redis entries served, every change '
+      + 'reported), off (not subscribed to invalidations now: hits read Redis) and disabled.', 'gauge', () =>
+      stateSet(NEAR_CACHE_STATES, nearCacheState(core))),
     new ScrapedMetric(`${p}memory_entries`, 'Entries in the memory tier.', 'gauge', () => [{ value: core.store.memory.size, labels: {} }]),
     new ScrapedMetric(`${p}memory_bytes`, 'Approximate bytes held by the memory tier.', 'gauge', () => [{ value: core.store.memory.bytes, labels: {} }]),
     new ScrapedMetric(`${p}pending_invalidations`, 'Invalidations waiting for Redis to return.', 'gauge', () =>
       [{ value: core.store.pendingInvalidations, labels: {} }]),
+  ];
+}
+
+function latencyMetrics(core: CacheCore, p: string): ScrapedMetric[] {
+  return [
     new ScrapedMetric(`${p}lookup_duration_seconds`, 'Cache lookup time by tier.', 'histogram', () => [
       ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.memory.lifetime, { tier: 'memory' }),
       ...histogramSamples(`${p}lookup_duration_seconds`, core.stats.latency.redis.lifetime, { tier: 'redis' }),
@@ -83,10 +112,11 @@ export function registerMetrics(core: CacheCore, registry: MetricsRegistry | und
     new ScrapedMetric(`${p}handler_duration_seconds`, 'Handler (or getOrSet fetcher) time on misses.', 'histogram', () =>
       histogramSamples(`${p}handler_duration_seconds`, core.stats.latency.handler.lifetime, {})),
   ];
-  for (const metric of metrics) {
-    if (target.getSingleMetric(metric.name) === undefined) target.registerMetric(metric as never);
-  }
-  return target;
+}
+
+/** One sample per state, 1 for the current one: a state set, which sums to 1 and alerts on `state="…" == 1`. */
+function stateSet(states: readonly string[], current: string): Sample[] {
+  return states.map((state) => ({ value: state === current ? 1 : 0, labels: { state } }));
 }
 
 function histogramSamples(name: string, histogram: Histogram, labels: Labels): Sample[] {

@@ -6,6 +6,18 @@ import { readRedisInfo, type RedisServerSummary } from './redis-info.js';
 import type { SharedStats } from './shared-counters.js';
 import { nameRecord, type NameStats } from './stats.js';
 
+/** `live`: near-cache copies of Redis entries are served; `off`: not now (connecting, or a connection is down); `disabled`: by option or without Redis. */
+export type NearCacheState = 'live' | 'off' | 'disabled';
+export const NEAR_CACHE_STATES: readonly NearCacheState[] = ['live', 'off', 'disabled'];
+/** Where a hit's entry came from: a near-cache copy, Redis, the memory tier alone. */
+export const SERVED_FROM = ['near', 'redis', 'memory'] as const;
+
+/** The near-cache's state now, as the stats report, the metrics and the telemetry show it. */
+export function nearCacheState(core: CacheCore): NearCacheState {
+  if (!core.store.circuit || !core.options.nearCache) return 'disabled';
+  return core.store.nearCacheLive ? 'live' : 'off';
+}
+
 /** What `cache.stats()` returns and the stats router serves. */
 export interface StatsReport {
   readonly generatedAt: string;
@@ -18,10 +30,9 @@ export interface StatsReport {
     readonly redisErrors: number;
     readonly memoryEntries: number;
     readonly memoryBytes: number;
-    /** `live`: near-cache copies of Redis entries are served; `off`: not now (connecting, or a connection is down); `disabled`: by option or without Redis. */
-    readonly nearCache: 'live' | 'off' | 'disabled';
+    readonly nearCache: NearCacheState;
     /** Hits and stale hits by where the entry came from: near-cache copies, Redis, the memory tier alone. */
-    readonly servedFrom: Readonly<Record<'near' | 'redis' | 'memory', number>>;
+    readonly servedFrom: Readonly<Record<(typeof SERVED_FROM)[number], number>>;
     /** Writes Redis refused (OOM under noeviction, a READONLY replica); such entries were kept in memory. */
     readonly refusedWrites: number;
   };
@@ -50,7 +61,7 @@ export function statsReport(core: CacheCore): StatsReport {
       redisErrors: store.redisErrors,
       memoryEntries: store.memory.size,
       memoryBytes: store.memory.bytes,
-      nearCache: !circuit || !core.options.nearCache ? 'disabled' : store.nearCacheLive ? 'live' : 'off',
+      nearCache: nearCacheState(core),
       servedFrom: { ...stats.servedFromCounts },
       refusedWrites: store.refusals.count,
     },

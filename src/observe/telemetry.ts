@@ -3,6 +3,7 @@ import { suggest } from '../config/suggest.js';
 import type { CacheCore } from '../core.js';
 import type { TierState } from '../stores/tiered-store.js';
 import { LATENCY_BUCKETS_MS, type Histogram } from './histogram.js';
+import { NEAR_CACHE_STATES, nearCacheState, SERVED_FROM } from './stats-report.js';
 import { COUNTER_FIELDS, type CounterField } from './stats.js';
 
 // OpenTelemetry export of the figures the Prometheus metrics show (metrics.ts), read from the cache's own counters at
@@ -63,6 +64,8 @@ export const TELEMETRY_ATTRIBUTES = Object.freeze({
   result: `${N}.result`,
   tier: `${N}.lookup.tier`,
   state: `${N}.tier.state`,
+  servedFrom: `${N}.served_from`,
+  nearCacheState: `${N}.near_cache.state`,
 });
 const A = TELEMETRY_ATTRIBUTES;
 /** `ValueType.INT` and `ValueType.DOUBLE` of `@opentelemetry/api` (a stable enum), which the package does not load. */
@@ -95,6 +98,15 @@ const COUNTER_EXPORTS: Readonly<Record<CounterField, CounterExport>> = {
 };
 
 const TIER_STATES: readonly TierState[] = ['redis', 'memory', 'memory-only'];
+const SERVED_FROM_DESCRIPTION = 'Hits and stale hits of cached routes by where the entry was served from: near (this process\'s memory '
+  + 'while Redis serves: near-cache copies, entries Redis refused), redis, memory (the memory tier alone).';
+const NEAR_CACHE_DESCRIPTION = 'The near-cache state (1) among live (copies of Redis entries served, every change reported), off (not '
+  + 'subscribed to invalidations now: hits read Redis) and disabled.';
+
+/** One value per state, 1 for the current one, under the state's attribute. */
+function stateSet(states: readonly string[], current: string, key: string): (readonly [number, TelemetryAttributes])[] {
+  return states.map((state) => [state === current ? 1 : 0, { [key]: state }] as const);
+}
 
 /**
  * The cache-wide figures. `counter`: only grows (an ObservableCounter); `updown`: a level that is summed across
@@ -106,8 +118,14 @@ interface CacheFigure extends InstrumentSpec {
 }
 const CACHE_FIGURES: readonly CacheFigure[] = [
   { kind: 'counter', name: `${N}.redis.errors`, unit: '{error}', description: 'Redis calls that failed or missed their deadline.', read: (core) => core.store.redisErrors },
+  { kind: 'counter', name: `${N}.hits`, unit: '{hit}', description: SERVED_FROM_DESCRIPTION,
+    read: (core) => SERVED_FROM.map((from) => [core.stats.servedFromCounts[from], { [A.servedFrom]: from }] as const) },
+  { kind: 'counter', name: `${N}.redis.refused_writes`, unit: '{write}', description: 'Writes Redis refused (OOM under noeviction, a READONLY '
+    + 'replica); their entries were kept in this instance\'s memory.', read: (core) => core.store.refusals.count },
   { kind: 'updown', name: `${N}.tier.status`, unit: '1', description: 'The tier serving now (1) among redis, memory (Redis out) and memory-only.',
-    read: (core) => TIER_STATES.map((state) => [core.store.state === state ? 1 : 0, { [A.state]: state }] as const) },
+    read: (core) => stateSet(TIER_STATES, core.store.state, A.state) },
+  { kind: 'updown', name: `${N}.near_cache.status`, unit: '1', description: NEAR_CACHE_DESCRIPTION,
+    read: (core) => stateSet(NEAR_CACHE_STATES, nearCacheState(core), A.nearCacheState) },
   { kind: 'updown', name: `${N}.memory.entry.count`, unit: '{entry}', description: 'Entries in the memory tier.', read: (core) => core.store.memory.size },
   { kind: 'updown', name: `${N}.memory.usage`, unit: 'By', description: 'Approximate bytes held by the memory tier.', read: (core) => core.store.memory.bytes },
   { kind: 'updown', name: `${N}.invalidation.pending`, unit: '{invalidation}', description: 'Invalidations waiting for Redis to return.',

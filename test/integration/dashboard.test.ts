@@ -4,10 +4,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import express, { type Express, type Request, type Response } from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { resilientCache, statsRouter } from '../../src/index.js';
-import { listen } from '../helpers/app.js';
+import { listen, waitFor } from '../helpers/app.js';
+import { startCachedApp } from '../helpers/cached-app.js';
+import { startRedisServer } from '../helpers/redis-server.js';
 
-// The stats dashboard in a real headless Chromium against the real package (memory-only cache): the page
-// must load cleanly, fetch nothing from elsewhere, and follow the figures as traffic arrives.
+// The stats dashboard in a real headless Chromium against the real package (memory-only caches, and one on a
+// real redis-server): the page must load cleanly, fetch nothing from elsewhere, and follow the figures as traffic
+// arrives.
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -77,6 +80,12 @@ async function hitsOf(page: Page, name: string): Promise<number> {
   return Number((await cell.innerText()).replace(/,/g, ''));
 }
 
+/** The number in the element with this test id (commas dropped), or NaN when it shows none. */
+async function countOf(page: Page, testId: string): Promise<number> {
+  const text = await page.getByTestId(testId).innerText();
+  return /^[\d,]+$/.test(text) ? Number(text.replace(/,/g, '')) : NaN;
+}
+
 /** Polls from the test side: the browser-side helpers would need DOM types this project does not load. */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + WAIT.timeout;
@@ -115,6 +124,15 @@ test('the dashboard shows the live figures of the real cache without errors or o
     assert.equal(await hitsOf(page, 'items'), before + 8);
     assert.equal(await row.locator('[data-testid="misses"]').innerText(), '2');
     assert.match(await row.locator('[data-testid="hit-rate"]').innerText(), /^\d+(\.\d)? %$/);
+
+    // A memory-only cache: every hit came from memory, and there is no near-cache and no Redis to refuse writes.
+    await eventually(async () => (await countOf(page, 'served-memory')) === before + 8, 'the memory hits on the page');
+    assert.equal(await countOf(page, 'served-near'), 0);
+    assert.equal(await countOf(page, 'served-redis'), 0);
+    assert.equal(await page.getByTestId('served-memory-label').innerText(), 'Memory');
+    assert.equal(await page.getByTestId('near-cache-state').innerText(), 'disabled');
+    assert.match(await page.getByTestId('near-cache-hint').innerText(), /no Redis/);
+    assert.equal(await page.getByTestId('refused-writes-line').isVisible(), false);
 
     // Hit-rate chart: the name appears in its legend once its traffic has been seen between two polls.
     await page.locator('[data-testid="chart-hitrate"] .legend').getByText('items', { exact: true }).waitFor(WAIT);
@@ -177,5 +195,73 @@ test('a failing stats endpoint shows an error state that clears by itself', asyn
   } finally {
     await page.close();
     await app.close();
+  }
+});
+
+test('near-cache hits are shown apart from Redis and fallback hits, with the near-cache state and refused writes', async () => {
+  const redis = await startRedisServer();
+  const app = await startCachedApp({ redis: redis.url, prefix: 'dash:', redisTimeout: '500ms', breaker: { openFor: '60s' } }, (app, cache) => {
+    app.get('/items/:id', cache.route({ name: 'items' }), item);
+    app.use('/stats', statsRouter(cache));
+  });
+  const { page, problems } = await openPage(app.url);
+  try {
+    const served = () => app.cache.stats().tier.servedFrom;
+    /** Until the page shows the stats' servedFrom figures (traffic has stopped, so they hold still). */
+    const pageShowsServed = () => eventually(async () => {
+      const now = served();
+      return (await countOf(page, 'served-near')) === now.near && (await countOf(page, 'served-redis')) === now.redis
+        && (await countOf(page, 'served-memory')) === now.memory;
+    }, `the page to show ${JSON.stringify(served())}`);
+    await waitFor(() => app.cache.stats().tier.nearCache === 'live', 'the near-cache to go live', 8_000);
+    await page.goto(`${app.url}/stats/?interval=200`);
+    await page.getByTestId('near-cache-state').filter({ hasText: /^live$/ }).waitFor(WAIT);
+    assert.equal(await page.getByTestId('refused-writes').innerText(), '0');
+    assert.equal(await page.getByTestId('served-memory-label').innerText(), 'Memory fallback');
+
+    // Hits from the copy this instance keeps, then, after another client changed the key, from Redis.
+    await get(app.url, '/items/1', 4);
+    await waitFor(() => served().near > 0, 'a near-cache hit');
+    await redis.command('PEXPIRE', app.responseKey('/items/1'), '600000');
+    await waitFor(() => app.memoryEntries() === 0, 'the invalidation message to drop the copy');
+    await get(app.url, '/items/1', 2);
+    assert.ok(served().redis > 0, 'the hit after the change read Redis');
+    await pageShowsServed();
+    assert.match(await page.getByTestId('served-near-share').innerText(), /^\d+(\.\d)? %$/);
+
+    // Redis full: the fills' writes are refused, and the page says so.
+    await redis.command('SET', 'ballast', 'x'.repeat(2_000_000));
+    await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await redis.command('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      await get(app.url, '/items/2');
+      await get(app.url, '/items/3');
+      await waitFor(() => app.cache.stats().tier.refusedWrites === 2, 'two refused writes in the stats');
+      await page.getByTestId('refused-writes').filter({ hasText: /^2$/ }).waitFor(WAIT);
+      assert.match(await page.getByTestId('refused-writes-line').innerText(), /refusing now|kept in this instance.s memory/);
+      // Once no write has been refused for a poll, the line says where those entries went, still marked.
+      await page.getByTestId('refused-writes-hint').filter({ hasText: /kept in this instance.s memory/ }).waitFor(WAIT);
+      assert.match(await page.getByTestId('refused-writes').getAttribute('class') ?? '', /\btone-warn\b/);
+    } finally {
+      await redis.command('CONFIG', 'SET', 'maxmemory', '0');
+      await redis.command('DEL', 'ballast');
+    }
+
+    // Redis gone: the near-cache goes off and hits come from the memory fallback.
+    await redis.kill();
+    await waitFor(async () => {
+      await get(app.url, '/items/none');
+      return app.cache.tier === 'memory';
+    }, 'the circuit to open', 8_000);
+    await get(app.url, '/items/4', 3);
+    assert.equal(served().memory, 2, 'a miss, then two hits from memory');
+    await page.getByTestId('near-cache-state').filter({ hasText: /^off$/ }).waitFor(WAIT);
+    await pageShowsServed();
+    assert.equal(await page.getByTestId('tier-state').getAttribute('data-state'), 'memory');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await app.close();
+    await redis.stop();
   }
 });

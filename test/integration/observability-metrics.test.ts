@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StatsReport } from '../../src/index.js';
+import { CHANNEL_NAMES, type StatsReport } from '../../src/index.js';
+import { request, waitFor, xCache } from '../helpers/app.js';
+import { startCachedApp, type CachedApp } from '../helpers/cached-app.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { mixedPlan, sendAll, settled, startObservedApp, type ObservedApp } from '../helpers/observability-app.js';
 import { parsePrometheusText, sampleValue, type PromFamily } from '../helpers/prom-text.js';
@@ -20,7 +24,7 @@ before(async () => {
   redis = await startRedisServer();
   proxy = await startFaultProxy({ port: redis.port });
   // Without the near-cache every lookup reads Redis, so the lookup histograms can be checked against the traffic exactly
-  // (near-cache figures are checked in near-cache.test.ts).
+  // (hits by where they were served from are checked below, on a cache with the near-cache on).
   app = await startObservedApp({ redis: proxy.url, prefix: 'obs-metrics:', redisTimeout: '500ms', breaker: { openFor: '200ms' }, nearCache: false });
   await waitTier((tier) => tier === 'redis', 'the cache to connect');
 });
@@ -141,6 +145,155 @@ test('without a registry, metrics go to prom-client\'s default one', async () =>
 
 test('the metric prefix is checked', () => {
   assert.throws(() => app.cache.metrics(undefined, { prefix: 'bad prefix' }), { name: 'CacheConfigError' });
+});
+
+type Registry = import('prom-client').Registry;
+
+/** The hits_total samples by where the hits were served from. */
+function servedFrom(families: Map<string, PromFamily>): Record<string, number> {
+  return Object.fromEntries(['near', 'redis', 'memory'].map((from) => [from, sampleValue(families, `${P}hits_total`, { served_from: from })]));
+}
+
+function nearCacheGauge(families: Map<string, PromFamily>): Record<string, number> {
+  return Object.fromEntries(['live', 'off', 'disabled'].map((state) => [state, sampleValue(families, `${P}near_cache`, { state })]));
+}
+
+/** GETs `path` `times` times, one after another, and returns the X-Cache labels. */
+async function getTimes(base: string, path: string, times: number): Promise<string[]> {
+  const labels: string[] = [];
+  for (let i = 0; i < times; i++) {
+    const res = await request(base, path);
+    assert.equal(res.status, 200);
+    labels.push(xCache(res) ?? '');
+  }
+  return labels;
+}
+
+/** A miss on `path`, then waits until its entry is stored (and, with the near-cache live, its copy kept). */
+async function fill(cached: CachedApp, path: string): Promise<void> {
+  const stores = () => cached.cache.stats().totals.stores;
+  const before = stores();
+  assert.deepEqual(await getTimes(cached.url, path, 1), ['MISS']);
+  await waitFor(() => stores() > before, `the entry of ${path} to be stored`);
+}
+
+async function scrape(registry: Registry): Promise<Map<string, PromFamily>> {
+  return parsePrometheusText(await registry.metrics());
+}
+
+/**
+ * Tallies where this app's hits were served from, as a tracer sees them on the lookup channel: the record the scrape
+ * must match. (Which of near and Redis serves a given hit can turn on when an invalidation message arrives.)
+ */
+function tallyServedFrom(url: string): { counts: Record<string, number>; stop(): void } {
+  const port = Number(new URL(url).port);
+  const counts: Record<string, number> = { near: 0, redis: 0, memory: 0 };
+  const listener = (message: unknown) => {
+    const { req, result, tier } = message as { req: IncomingMessage; result: string; tier?: string };
+    if (req.socket.localPort === port && (result === 'hit' || result === 'stale') && tier) counts[tier] = (counts[tier] ?? 0) + 1;
+  };
+  diagnosticsChannel.subscribe(CHANNEL_NAMES.lookup, listener);
+  return { counts, stop: () => diagnosticsChannel.unsubscribe(CHANNEL_NAMES.lookup, listener) };
+}
+
+/** GETs `path` until a hit on it comes from the near-cache: this instance then holds its copy. */
+async function untilNearHit(cached: CachedApp, path: string, tally: Record<string, number>): Promise<void> {
+  const near = tally['near'] ?? 0;
+  await waitFor(async () => {
+    assert.deepEqual(await getTimes(cached.url, path, 1), ['HIT']);
+    return (tally['near'] ?? 0) > near;
+  }, `a near-cache hit on ${path}`);
+}
+
+test('hits are told apart by where they were served from (near-cache, Redis, memory), beside refused writes and the near-cache state', async () => {
+  const promClient = await import('prom-client');
+  const registry = new promClient.Registry();
+  const own = await startRedisServer();
+  const cached = await startCachedApp({ redis: own.url, prefix: 'obs-served:', redisTimeout: '500ms', breaker: { openFor: '60s' } });
+  const tally = tallyServedFrom(cached.url);
+  try {
+    cached.cache.metrics(registry);
+    await waitFor(() => cached.cache.stats().tier.nearCache === 'live', 'the near-cache to go live', 8_000);
+    let families = await scrape(registry);
+    assert.equal(families.get(`${P}hits_total`)?.type, 'counter');
+    assert.equal(families.get(`${P}redis_refused_writes_total`)?.type, 'counter');
+    assert.equal(families.get(`${P}near_cache`)?.type, 'gauge');
+    assert.deepEqual(nearCacheGauge(families), { live: 1, off: 0, disabled: 0 });
+    assert.deepEqual(servedFrom(families), { near: 0, redis: 0, memory: 0 });
+
+    // Once a copy is held, hits cost no Redis call.
+    await fill(cached, '/items/1');
+    await untilNearHit(cached, '/items/1', tally.counts);
+    const nearBefore = tally.counts['near'] ?? 0;
+    assert.deepEqual(await getTimes(cached.url, '/items/1', 3), ['HIT', 'HIT', 'HIT']);
+    assert.equal(tally.counts['near'], nearBefore + 3, 'a held copy serves every hit');
+    assert.deepEqual(servedFrom(await scrape(registry)), tally.counts);
+
+    // Another client touches the key: Redis reports it, the copy goes, and the next hit reads Redis (keeping a new copy).
+    const redisBefore = tally.counts['redis'] ?? 0;
+    await own.command('PEXPIRE', cached.responseKey('/items/1'), '600000');
+    await waitFor(() => cached.memoryEntries() === 0, 'the invalidation message to drop the copy');
+    assert.deepEqual(await getTimes(cached.url, '/items/1', 2), ['HIT', 'HIT']);
+    assert.ok((tally.counts['redis'] ?? 0) > redisBefore, 'the hit after the change read Redis');
+    families = await scrape(registry);
+    assert.deepEqual(servedFrom(families), tally.counts);
+    assert.equal(sampleValue(families, `${P}redis_refused_writes_total`), 0);
+
+    // Redis full with noeviction: each fill's write is refused (its entry kept in memory), and counted.
+    await own.command('SET', 'ballast', 'x'.repeat(2_000_000));
+    await own.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+    await own.command('CONFIG', 'SET', 'maxmemory', '1mb');
+    try {
+      for (const path of ['/items/2', '/items/3']) {
+        assert.deepEqual(await getTimes(cached.url, path, 1), ['MISS']);
+      }
+      await waitFor(() => cached.cache.stats().tier.refusedWrites === 2, 'two refused writes in the stats');
+      assert.equal(sampleValue(await scrape(registry), `${P}redis_refused_writes_total`), 2);
+    } finally {
+      await own.command('CONFIG', 'SET', 'maxmemory', '0');
+      await own.command('DEL', 'ballast');
+    }
+
+    // Redis killed: once the circuit opens, the memory tier alone serves, and the near-cache is off.
+    await own.kill();
+    await waitFor(async () => {
+      await getTimes(cached.url, '/items/none', 1);
+      return cached.cache.tier === 'memory';
+    }, 'the circuit to open', 8_000);
+    const before = { ...tally.counts };
+    await fill(cached, '/items/4');
+    assert.deepEqual(await getTimes(cached.url, '/items/4', 2), ['HIT', 'HIT']);
+    assert.deepEqual(tally.counts, { ...before, memory: (before['memory'] ?? 0) + 2 }, 'both hits came from memory');
+    families = await scrape(registry);
+    assert.deepEqual(servedFrom(families), tally.counts);
+    assert.deepEqual(nearCacheGauge(families), { live: 0, off: 1, disabled: 0 });
+    assert.deepEqual(tierGauge(families), { redis: 0, memory: 1, 'memory-only': 0 });
+    const report = cached.cache.stats();
+    assert.deepEqual(servedFrom(families), report.tier.servedFrom, 'the scrape and the stats agree');
+    assert.equal(sampleValue(families, `${P}redis_refused_writes_total`), report.tier.refusedWrites);
+  } finally {
+    tally.stop();
+    await cached.close();
+    await own.stop();
+  }
+});
+
+test('a memory-only cache serves its hits from memory, with the near-cache disabled and no refused writes', async () => {
+  const promClient = await import('prom-client');
+  const registry = new promClient.Registry();
+  const cached = await startCachedApp({});
+  try {
+    cached.cache.metrics(registry);
+    await fill(cached, '/items/1');
+    assert.deepEqual(await getTimes(cached.url, '/items/1', 2), ['HIT', 'HIT']);
+    const families = await scrape(registry);
+    assert.deepEqual(servedFrom(families), { near: 0, redis: 0, memory: 2 });
+    assert.deepEqual(nearCacheGauge(families), { live: 0, off: 0, disabled: 1 });
+    assert.deepEqual(tierGauge(families), { redis: 0, memory: 0, 'memory-only': 1 });
+    assert.equal(sampleValue(families, `${P}redis_refused_writes_total`), 0);
+  } finally {
+    await cached.close();
+  }
 });
 
 test('the exposition parser rejects what a scraper would (so "it parses" above means something)', () => {

@@ -111,7 +111,10 @@ const DOCUMENTED: Record<string, { unit: string; kind: 'counter' | 'updown' | 'h
   [`${P}.stores`]: { unit: '{entry}', kind: 'counter', attributes: [A.name] },
   [`${P}.errors`]: { unit: '{request}', kind: 'counter', attributes: [A.name] },
   [`${P}.redis.errors`]: { unit: '{error}', kind: 'counter', attributes: [] },
+  [`${P}.hits`]: { unit: '{hit}', kind: 'counter', attributes: [A.servedFrom] },
+  [`${P}.redis.refused_writes`]: { unit: '{write}', kind: 'counter', attributes: [] },
   [`${P}.tier.status`]: { unit: '1', kind: 'updown', attributes: [A.state] },
+  [`${P}.near_cache.status`]: { unit: '1', kind: 'updown', attributes: [A.nearCacheState] },
   [`${P}.memory.entry.count`]: { unit: '{entry}', kind: 'updown', attributes: [] },
   [`${P}.memory.usage`]: { unit: 'By', kind: 'updown', attributes: [] },
   [`${P}.invalidation.pending`]: { unit: '{invalidation}', kind: 'updown', attributes: [] },
@@ -132,12 +135,29 @@ function assertMatchesStats(resource: ResourceMetrics, report: StatsReport): voi
     assert.equal(value(resource, `${P}.errors`, { [A.name]: name }), stats.errors, `errors ${name}`);
   }
   assert.equal(value(resource, `${P}.redis.errors`), report.tier.redisErrors);
+  assert.deepEqual(servedFrom(resource), report.tier.servedFrom, 'hits by where they were served from');
+  assert.equal(value(resource, `${P}.redis.refused_writes`), report.tier.refusedWrites);
   for (const state of ['redis', 'memory', 'memory-only']) {
     assert.equal(value(resource, `${P}.tier.status`, { [A.state]: state }), report.tier.state === state ? 1 : 0, `tier ${state}`);
   }
+  assert.equal(nearCacheState(resource), report.tier.nearCache);
   assert.equal(value(resource, `${P}.memory.entry.count`), report.tier.memoryEntries);
   assert.equal(value(resource, `${P}.memory.usage`), report.tier.memoryBytes);
   assert.equal(value(resource, `${P}.invalidation.pending`), report.tier.pendingInvalidations);
+}
+
+function servedFrom(resource: ResourceMetrics): Record<string, number> {
+  return Object.fromEntries(['near', 'redis', 'memory'].map((from) => [from, value(resource, `${P}.hits`, { [A.servedFrom]: from })]));
+}
+
+/** The one near-cache state at 1, after checking the others are 0. */
+function nearCacheState(resource: ResourceMetrics): string {
+  const states = ['live', 'off', 'disabled'];
+  const on = states.filter((state) => value(resource, `${P}.near_cache.status`, { [A.nearCacheState]: state }) === 1);
+  const off = states.filter((state) => value(resource, `${P}.near_cache.status`, { [A.nearCacheState]: state }) === 0);
+  assert.equal(on.length + off.length, states.length, 'near-cache status values are 0 or 1');
+  assert.equal(on.length, 1, `one near-cache state at 1, not ${on.join(', ')}`);
+  return on[0]!;
 }
 
 test('with no subscriber, nothing is published on the diagnostics channels', async () => {
@@ -178,6 +198,7 @@ test('telemetry(meter) exports the stats\' figures, with the documented names, u
 
   assert.deepEqual({ ...A }, {
     name: `${P}.name`, result: `${P}.result`, tier: `${P}.lookup.tier`, state: `${P}.tier.state`,
+    servedFrom: `${P}.served_from`, nearCacheState: `${P}.near_cache.state`,
   }, 'the attribute keys the README names');
   for (const [name, documented] of Object.entries(DOCUMENTED)) {
     const m = metric(resource, name);
@@ -194,6 +215,8 @@ test('telemetry(meter) exports the stats\' figures, with the documented names, u
   assert.deepEqual(new Set(scopes), new Set(['express-resilient-cache']), 'histograms in the meter\'s scope (by default)');
   assertMatchesStats(resource, report);
   assert.equal(value(resource, `${P}.requests`, { [A.name]: 'otel value', [A.result]: 'miss' }), 1);
+  assert.equal(nearCacheState(resource), 'live');
+  assert.ok((servedFrom(resource)['near'] ?? 0) > 0, 'hits were served from near-cache copies');
 
   // The histograms are the ones Prometheus reads: same buckets, counts and sums, in seconds.
   const families = parsePrometheusText(await registry.metrics());
@@ -311,6 +334,8 @@ test('degraded and recovered are published with the instance, and the tier statu
       await settled(app.cache);
       const down = await collect();
       assert.equal(value(down, `${P}.tier.status`, { [A.state]: 'memory' }), 1);
+      assert.equal(nearCacheState(down), 'off');
+      assert.ok((servedFrom(down)['memory'] ?? 0) > 0, 'hits were served from the memory tier alone');
       assertMatchesStats(down, app.cache.stats());
     } finally {
       proxy.refuse(false);
@@ -321,5 +346,23 @@ test('degraded and recovered are published with the instance, and the tier statu
   } finally {
     diagnosticsChannel.unsubscribe(CHANNEL_NAMES.degraded, listener);
     diagnosticsChannel.unsubscribe(CHANNEL_NAMES.recovered, listener);
+  }
+});
+
+test('writes Redis refuses are counted in the refused-writes counter', async () => {
+  await waitFor(() => app.cache.tier === 'redis', 'the cache to be back on Redis', 8_000);
+  const before = value(await collect(), `${P}.redis.refused_writes`);
+  await redis.command('SET', 'ballast', 'x'.repeat(2_000_000));
+  await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+  await redis.command('CONFIG', 'SET', 'maxmemory', '1mb');
+  try {
+    for (const path of ['/items/refused-1', '/items/refused-2']) assert.equal((await request(app.base, path)).headers['x-cache'], 'MISS');
+    await waitFor(() => app.cache.stats().tier.refusedWrites === before + 2, 'two refused writes in the stats');
+    const resource = await collect();
+    assert.equal(value(resource, `${P}.redis.refused_writes`), before + 2);
+    assertMatchesStats(resource, app.cache.stats());
+  } finally {
+    await redis.command('CONFIG', 'SET', 'maxmemory', '0');
+    await redis.command('DEL', 'ballast');
   }
 });
