@@ -25,8 +25,8 @@ before(async () => {
     res.json(req.query);
   });
   web.get('/host', (req, res) => {
-    calls.add(`host ${req.host}`);
-    res.send(`served for ${req.host}`);
+    calls.add(`host ${req.hostname}`);
+    res.send(`served for ${req.hostname}`);
   });
   web.get('/greeting', (req, res) => {
     const lang = String(req.headers['accept-language'] ?? 'en');
