@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CacheCore } from '../core.js';
 import type { RedisStore } from '../stores/redis-store.js';
+import { refusalReason } from '../stores/tiered-store.js';
 import { describeError } from './debug.js';
 
 export type HealthStatus = 'pass' | 'warn' | 'fail';
@@ -29,8 +30,9 @@ export interface HealthReport {
 export const HEALTH_REDIS_BUDGET_MS = 1000;
 
 /**
- * Checks the tiers. `pass`: all well. `warn`: Redis is configured but out and the cache serves from memory (the app is
- * fine). `fail`: the cache cannot serve at all (it was closed). Never waits on Redis longer than HEALTH_REDIS_BUDGET_MS.
+ * Checks the tiers. `pass`: all well. `warn`: Redis is configured but out and the cache serves from memory, or Redis
+ * serves reads but refuses writes (OOM, READONLY) and new entries stay in memory (the app is fine either way). `fail`:
+ * the cache cannot serve at all (it was closed). Never waits on Redis longer than HEALTH_REDIS_BUDGET_MS.
  */
 export async function checkHealth(core: CacheCore): Promise<HealthReport> {
   const time = new Date(core.clock.now()).toISOString();
@@ -47,13 +49,16 @@ export async function checkHealth(core: CacheCore): Promise<HealthReport> {
     componentType: 'component', status: circuit.state === 'closed' ? 'pass' : 'warn', time,
     observedValue: circuit.state, output: `since ${new Date(circuit.since).toISOString()}`,
   }];
-  Object.assign(checks, await checkRedis(core, time));
+  const probe = await checkRedis(core, time);
+  Object.assign(checks, probe.checks);
   const refusals = core.store.refusals;
-  checks['redis:writes'] = [refusals.failing
-    ? { componentType: 'datastore', status: 'warn', time, observedValue: refusals.count, observedUnit: 'refused writes', output: REFUSED[refusals.reason ?? 'READONLY'] }
+  // The probe's own write counts too: a cache just pointed at a replica has had no response refused yet.
+  const refused = refusals.failing ? refusals.reason ?? 'READONLY' : probe.refused;
+  checks['redis:writes'] = [refused
+    ? { componentType: 'datastore', status: 'warn', time, observedValue: refusals.count, observedUnit: 'refused writes', output: REFUSED[refused] }
     : { componentType: 'datastore', status: 'pass', time, observedValue: refusals.count, observedUnit: 'refused writes' }];
   const redisOk = Object.entries(checks).every(([, list]) => list.every((c) => c.status === 'pass'));
-  return { status: redisOk ? 'pass' : 'warn', description: 'express-resilient-cache', tier, checks, ...(redisOk ? {} : { output: summary(core) }) };
+  return { status: redisOk ? 'pass' : 'warn', description: 'express-resilient-cache', tier, checks, ...(redisOk ? {} : { output: summary(core, refused) }) };
 }
 
 /** What a refused write means, and what fixes it. */
@@ -63,15 +68,20 @@ const REFUSED = {
 } as const;
 
 /** One sentence on what is wrong, in words that match the tier serving now. */
-function summary(core: CacheCore): string {
+function summary(core: CacheCore, refused: 'OOM' | 'READONLY' | undefined): string {
   if (core.store.state !== 'redis') return 'Redis is unavailable; serving from the memory tier';
-  const refusals = core.store.refusals;
-  if (refusals.failing) return `Serving from Redis, but it refuses writes: ${REFUSED[refusals.reason ?? 'READONLY']}`;
+  if (refused) return `Serving from Redis, but it refuses writes: ${REFUSED[refused]}`;
   return 'Serving from Redis, but the health probe did not pass (see checks)';
 }
 
+/** What the Redis probe found: its checks, and why Redis refused its write if it did. */
+interface RedisProbe {
+  readonly checks: Record<string, HealthCheck[]>;
+  readonly refused: 'OOM' | 'READONLY' | undefined;
+}
+
 /** PING, then a write, read and delete of a probe key: asked of Redis even while the circuit is open. */
-async function checkRedis(core: CacheCore, time: string): Promise<Record<string, HealthCheck[]>> {
+async function checkRedis(core: CacheCore, time: string): Promise<RedisProbe> {
   const probeKey = core.keys.healthProbe(core.instance.id);
   const started = performance.now();
   const ask = <T>(operation: string, command: (redis: RedisStore) => Promise<T>, timeoutMs: number) =>
@@ -85,16 +95,22 @@ async function checkRedis(core: CacheCore, time: string): Promise<Record<string,
     const readBack = await ask('health read/write', (redis) => redis.writeReadDelete(probeKey, token), remaining);
     if (readBack !== token) throw new Error('read back a different value than written');
     return {
-      'redis:responseTime': [{ componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
-      'redis:readWrite': [{ componentType: 'datastore', status: 'pass', time, observedValue: 'ok' }],
+      checks: {
+        'redis:responseTime': [{ componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
+        'redis:readWrite': [{ componentType: 'datastore', status: 'pass', time, observedValue: 'ok' }],
+      },
+      refused: undefined,
     };
   } catch (error) {
     const output = describeError(error);
     return {
-      'redis:responseTime': [pingMs === undefined
-        ? { componentType: 'datastore', status: 'warn', time, output }
-        : { componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
-      'redis:readWrite': [{ componentType: 'datastore', status: 'warn', time, output }],
+      checks: {
+        'redis:responseTime': [pingMs === undefined
+          ? { componentType: 'datastore', status: 'warn', time, output }
+          : { componentType: 'datastore', status: 'pass', time, observedValue: pingMs, observedUnit: 'ms' }],
+        'redis:readWrite': [{ componentType: 'datastore', status: 'warn', time, output }],
+      },
+      refused: refusalReason(error),
     };
   }
 }

@@ -85,10 +85,15 @@ interface InflightWrite {
   invalidated: boolean;
 }
 
+/** Why Redis would not take a write: full under noeviction (`OOM`), a read-only replica (`READONLY`); else undefined. */
+export function refusalReason(error: unknown): 'OOM' | 'READONLY' | undefined {
+  const message = String((error as Error | undefined)?.message ?? '');
+  return message.startsWith('OOM') ? 'OOM' : message.startsWith('READONLY') ? 'READONLY' : undefined;
+}
+
 /** Redis's answer to a write it will not take (full under noeviction, a read-only replica): not a failure of Redis. */
 export function isRefusal(error: unknown): boolean {
-  const message = String((error as Error | undefined)?.message ?? '');
-  return message.startsWith('OOM') || message.startsWith('READONLY');
+  return refusalReason(error) !== undefined;
 }
 
 /**
@@ -120,6 +125,8 @@ export class TieredStore extends EventEmitter {
   #lastWrittenAt = 0;
   #writeProbe: Timer | undefined;
   readonly #writeProbeKey: string;
+  /** When keys were last tombstoned here (epoch ms): an entry made later is a refill, newer than every tombstone. */
+  #tombstonedAt = 0;
   #detach: () => void = () => undefined;
 
   constructor(options: TieredStoreOptions) {
@@ -244,7 +251,7 @@ export class TieredStore extends EventEmitter {
       return 'redis';
     } catch (error) {
       copies.keep(ticket, key, undefined);
-      if (isRefusal(error)) return this.#refused(key, entry, error);
+      if (isRefusal(error)) return this.#refused(key, write.invalidated ? undefined : entry, error);
       // Not kept in memory: a copy is kept only of what Redis holds, and opening the circuit clears memory.
       this.#failed(error, started);
       return undefined;
@@ -304,7 +311,8 @@ export class TieredStore extends EventEmitter {
     try {
       return await withDeadline(command(redis), options.timeoutMs, operation);
     } catch (error) {
-      if (options.requestPath) this.#failed(error, started);
+      // A refused write (the fill lock on a replica, or on a full Redis) is an answer: Redis is up and serves reads.
+      if (options.requestPath && !isRefusal(error)) this.#failed(error, started);
       throw error;
     }
   }
@@ -331,8 +339,7 @@ export class TieredStore extends EventEmitter {
       const found = await withDeadline(redis.get(key), this.#timeoutMs, 'GET');
       breaker.success();
       this.#onLookup?.('redis', performance.now() - started);
-      // A key whose invalidation Redis refused is gone, whatever Redis still holds.
-      const entry = found && copies.tombstoned(key) ? undefined : found;
+      const entry = found && this.#invalidatedInRedis(key, found) ? undefined : found;
       copies.keep(ticket, key, entry);
       return { entry, tier: 'redis', failed: false };
     } catch (error) {
@@ -342,10 +349,18 @@ export class TieredStore extends EventEmitter {
     }
   }
 
+  /**
+   * A key whose invalidation Redis refused is gone, whatever Redis still holds, until it would have expired; unless
+   * the entry there was made after the invalidation (a refill, once Redis took writes again), which is served.
+   */
+  #invalidatedInRedis(key: string, entry: Entry): boolean {
+    return entry.createdAt <= this.#tombstonedAt && (this.#copies as MemoryCopies).tombstoned(key);
+  }
+
   #noteRefusal(error: unknown): void {
     this.#refusedWrites++;
     this.#lastRefusedAt = this.#clock.now();
-    this.#refusedBecause = String((error as Error | undefined)?.message).startsWith('OOM') ? 'OOM' : 'READONLY';
+    this.#refusedBecause = refusalReason(error);
     // Hits may keep every request away from Redis's writes: ask it now and then whether it takes them again.
     this.#writeProbe ??= this.#clock.setInterval(() => void this.#probeWrites(), WRITE_PROBE_EVERY_MS);
   }
@@ -366,10 +381,15 @@ export class TieredStore extends EventEmitter {
     if (log.redis.enabled) log.redis('Redis takes writes again');
   }
 
-  /** Redis would not store the entry: kept in this instance's memory and served from there; counted, not a failure. */
-  #refused(key: string, entry: Entry, error: unknown): TierName {
+  /**
+   * Redis would not store the entry: kept in this instance's memory and served from there; counted, not a failure.
+   * Not kept (`entry` undefined) when an invalidation came while the write was on its way: it has removed what
+   * memory held already, and this entry is what it meant to remove.
+   */
+  #refused(key: string, entry: Entry | undefined, error: unknown): TierName | undefined {
     this.#noteRefusal(error);
-    if (log.redis.enabled) log.redis('Redis refused a write (%s); kept in memory', describeError(error));
+    if (log.redis.enabled) log.redis('Redis refused a write (%s); %s', describeError(error), entry ? 'kept in memory' : 'invalidated meanwhile');
+    if (!entry) return undefined;
     (this.#copies as MemoryCopies).keepRefused(key, entry);
     return 'memory';
   }
@@ -393,6 +413,7 @@ export class TieredStore extends EventEmitter {
     const redis = this.#redis as RedisStore;
     const copies = this.#copies as MemoryCopies;
     const now = this.#clock.now();
+    this.#tombstonedAt = now;
     let members: Array<[string, number]> = [];
     try {
       members = await withDeadline(redis.setMembers(setKeys), Math.max(1000, this.#timeoutMs * 20), 'tag members');
@@ -403,6 +424,8 @@ export class TieredStore extends EventEmitter {
     }
     const until = new Map(members);
     copies.tombstone([...until.keys()], (key) => until.get(key) ?? now);
+    // A lookup answered while the tombstones were being read may have kept a copy of what they now hide.
+    copies.forgotten([...keys, ...until.keys()]);
     return [...until.keys()];
   }
 
@@ -425,9 +448,10 @@ export class TieredStore extends EventEmitter {
 
   /** After a write to Redis settles (even long after its deadline), undo it if an invalidation overtook it. */
   async #settleWrite(key: string, write: InflightWrite, command: Promise<void>): Promise<void> {
-    await command.catch(() => undefined);
+    // A refused write left nothing to undo; and undoing it on a replica would be refused too, and open the circuit.
+    const refused = await command.then(() => false, (error: unknown) => isRefusal(error));
     if (this.#inflight.get(key) === write) this.#inflight.delete(key);
-    if (!write.invalidated || !this.#redis) return;
+    if (refused || !write.invalidated || !this.#redis) return;
     try {
       await this.#redis.delete([key]);
     } catch (error) {
@@ -463,7 +487,14 @@ export class TieredStore extends EventEmitter {
     if (this.pendingInvalidations === 0) return;
     const keys = [...this.#pending.keys];
     const tagKeys = [...this.#pending.tagKeys];
-    await this.#invalidateRedis(keys, tagKeys);
+    try {
+      await this.#invalidateRedis(keys, tagKeys);
+    } catch (error) {
+      // Back as a replica (a primary demoted while out of reach): it would refuse the queue until someone promotes
+      // it, and the cache would wait on memory as long. Its reads work: tombstone the keys instead, as when it is up.
+      if (!isRefusal(error)) throw error;
+      await this.#refusedInvalidation(keys, tagKeys, [], [], error);
+    }
     for (const key of keys) this.#pending.keys.delete(key);
     for (const tagKey of tagKeys) this.#pending.tagKeys.delete(tagKey);
     if (log.redis.enabled) log.redis('applied %d queued invalidations', keys.length + tagKeys.length);
