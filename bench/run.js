@@ -7,18 +7,26 @@ import { installCleanup, killAll } from './lib/children.js';
 import { parseFlags, USAGE } from './lib/flags.js';
 import { preflight } from './lib/preflight.js';
 import { startRedis } from './lib/redis-server.js';
-import { renderScenario } from './lib/report.js';
+import { renderChecks } from './lib/checks.js';
+import { renderHitCostByUrls, renderScenario } from './lib/report.js';
 import { summariseScenario } from './lib/summarise.js';
 import { startTargetProcess } from './lib/target-process.js';
 
+import { spreadScenario } from './scenarios/spread.js';
+
 const SCENARIOS = {
   hot: (await import('./scenarios/hot.js')).default,
-  spread: (await import('./scenarios/spread.js')).default,
   miss: (await import('./scenarios/miss.js')).default,
   outage: (await import('./scenarios/outage.js')).default,
   stampede: (await import('./scenarios/stampede.js')).default,
   memory: (await import('./scenarios/memory.js')).default,
+  coherence: (await import('./scenarios/coherence.js')).default,
 };
+
+/** `spread` is one scenario per --urls count; the others are one each. */
+function selectScenarios(flags) {
+  return flags.scenarios.flatMap((name) => (name === 'spread' ? flags.urls.map(spreadScenario) : [SCENARIOS[name]]));
+}
 
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -36,11 +44,14 @@ async function main() {
   log(`bench redis-server on ${redis.url} (pid ${redis.pid})`);
   const { available, unavailable, checks } = await preflight(flags.targets, redis);
   for (const [name, reason] of Object.entries(unavailable)) log(`! ${name} left out: ${reason}`);
-  const scenarios = flags.scenarios.map((name) => SCENARIOS[name]);
+  const scenarios = selectScenarios(flags);
   const records = await runRounds(flags, scenarios, available, redis);
   const summaries = Object.fromEntries(scenarios.map((s) => [s.name, summariseScenario(records, s)]));
   console.log(header(flags, unavailable, checks));
   for (const s of scenarios) console.log(`\n${renderScenario(s, summaries[s.name])}`);
+  const spreads = scenarios.filter((s) => s.family === 'spread');
+  if (spreads.length > 1) console.log(`\n${renderHitCostByUrls(spreads, summaries)}`);
+  console.log(`\n${renderChecks(scenarios, summaries, records)}`);
   writeJson(flags, { unavailable, checks, summaries, records });
   redis.stop();
 }
@@ -68,11 +79,12 @@ function rotate(list, by) {
 
 async function measureOne(flags, scenario, target, round, redis) {
   await redis.flush();
-  const nodeArgs = flags.cpuProf === target ? ['--cpu-prof', '--cpu-prof-dir', resolve('.bench-tmp/profiles'), '--cpu-prof-name', `${target}-${scenario.name}-r${round}.cpuprofile`] : [];
+  const profiling = flags.cpuProf === target ? profileSetup(scenario, target, round) : { nodeArgs: [], env: {} };
   let handle;
   try {
-    handle = await startTargetProcess(target, { redisUrl: redis.url, scenario: scenario.name, nodeArgs, env: scenario.targetEnv });
-    const result = await scenario.measure(handle, { flags, redis, round });
+    const env = { ...scenario.targetEnv?.(flags), ...profiling.env };
+    handle = await startTargetProcess(target, { redisUrl: redis.url, scenario: scenario.name, nodeArgs: profiling.nodeArgs, env });
+    const result = await scenario.measure(handle, { flags, redis, round, profile: profiling.measuredOnly });
     return { round, scenario: scenario.name, target, result };
   } catch (err) {
     return { round, scenario: scenario.name, target, error: err.message };
@@ -82,19 +94,40 @@ async function measureOne(flags, scenario, target, round, redis) {
   }
 }
 
+/**
+ * `--cpu-prof`: in throughput scenarios the target profiles the measured run only (started and stopped over
+ * /__bench/profile), so fill and warm-up stay out; elsewhere node's --cpu-prof takes the whole process.
+ */
+function profileSetup(scenario, target, round) {
+  const dir = resolve('.bench-tmp/profiles');
+  mkdirSync(dir, { recursive: true });
+  const name = `${target}-${scenario.name}-r${round}.cpuprofile`;
+  if (scenario.kind === 'throughput') return { nodeArgs: [], env: { BENCH_CPU_PROF_FILE: resolve(dir, name) }, measuredOnly: true };
+  return { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name], env: {} };
+}
+
 function progress({ round, scenario, target, result, error }, rounds) {
-  const head = `[round ${round}/${rounds}] ${scenario.padEnd(8)} ${target.padEnd(18)}`;
+  const head = `[round ${round}/${rounds}] ${scenario.padEnd(12)} ${target.padEnd(18)}`;
   if (error) return `${head} FAILED: ${error}`;
-  if (result.reqPerSec !== undefined) return `${head} ${Math.round(result.reqPerSec)} req/s, ${result.cpuPerReq.toFixed(1)} us CPU/req`;
+  if (result.reqPerSec !== undefined) {
+    return `${head} ${Math.round(result.reqPerSec)} req/s, ${result.cpuPerReq.toFixed(1)} us CPU/req, ${result.redisCommandsPerReq.toFixed(3)} Redis commands/req`;
+  }
+  if (result.propagationMs !== undefined) {
+    const seen = result.propagationMs.filter(Number.isFinite).sort((x, y) => x - y);
+    return `${head} ${result.samples} invalidations, A served the new body after ${seen[Math.floor(seen.length / 2)]?.toFixed(2)} ms (median), max ${seen.at(-1)?.toFixed(2)} ms, ${result.staleRequests} stale`;
+  }
   if (result.handlerRuns !== undefined) return `${head} handler ran ${result.handlerRuns}x`;
   if (result.totalPerEntry !== undefined) return `${head} ${Math.round(result.totalPerEntry)} B/entry`;
-  if (result.phases) return `${head} failed during freeze: ${result.phases.during.non2xx + result.phases.during.errors + result.phases.during.timeouts}, max ${Math.round(result.phases.during.max)} ms`;
+  if (result.phases) {
+    const during = result.phases.during;
+    return `${head} during freeze: ${during.non2xx + during.errors + during.timeouts} failed, ${during.slow} slower than 1 s, max ${Math.round(during.max)} ms`;
+  }
   return head;
 }
 
 function header(flags, unavailable, checks) {
   const lines = [
-    `express-resilient-cache bench: ${flags.rounds} rounds, ${flags.duration}s runs after ${flags.warmup}s warm-up, ${flags.connections} connections`,
+    `express-resilient-cache bench: ${flags.rounds} rounds, ${flags.duration}s runs after ${flags.warmup}s warm-up, ${flags.connections} connections, spread over ${flags.urls.join(', ')} URLs`,
     `node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, load generator: autocannon in this process`,
     'req/s, p50, p99, CPU: medians over rounds; ratios: per round against the reference in that round, median (min-max)',
   ];

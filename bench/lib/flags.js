@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ALL_TARGETS, TARGETS } from './targets.js';
 
-export const SCENARIO_NAMES = ['hot', 'spread', 'miss', 'outage', 'stampede', 'memory'];
+export const SCENARIO_NAMES = ['hot', 'spread', 'miss', 'outage', 'stampede', 'memory', 'coherence'];
 
 const OPTIONS = {
   rounds: { type: 'string', default: '5' },
@@ -14,6 +14,8 @@ const OPTIONS = {
   scenarios: { type: 'string', default: SCENARIO_NAMES.join(',') },
   targets: { type: 'string', default: ALL_TARGETS.join(',') },
   'outage-freeze': { type: 'string', default: '10' },
+  urls: { type: 'string', default: '1000' },
+  'coherence-samples': { type: 'string', default: '200' },
   'cpu-prof': { type: 'string' },
   json: { type: 'string', default: '.bench-tmp/bench/latest.json' },
   baseline: { type: 'string' },
@@ -28,7 +30,11 @@ export const USAGE = `usage: node bench/run.js [flags]
   --scenarios a,b      of ${SCENARIO_NAMES.join(',')} (default all)
   --targets a,b        of ${ALL_TARGETS.join(',')} (default all)
   --outage-freeze S    seconds redis-server stays SIGSTOPped in the outage scenario (default 10)
-  --cpu-prof TARGET    run TARGET under node --cpu-prof; profiles go to .bench-tmp/profiles/
+  --urls N[,N...]      distinct URLs in the spread scenario; a list runs one spread table per count, plus a table of
+                       the hit cost by count (default 1000; the ours-* and route-cache bounds are raised to hold them)
+  --coherence-samples N  invalidations timed in the coherence scenario (default 200)
+  --cpu-prof TARGET    profile TARGET: the measured run only in hot, spread and miss, the whole process elsewhere;
+                       profiles go to .bench-tmp/profiles/ (read them with node bench/profile-top.js FILE)
   --json PATH          where to write the JSON results (default .bench-tmp/bench/latest.json)
   --baseline DIR       also run ours-memory-base and ours-redis-base on the build in DIR (a copy of an earlier dist/),
                        to measure a change before and after in the same run`;
@@ -43,6 +49,8 @@ export function parseFlags(argv) {
     warmup: positiveNumber('warmup', values.warmup, false, true),
     connections: positiveNumber('connections', values.connections, true),
     outageFreeze: positiveNumber('outage-freeze', values['outage-freeze']),
+    urls: urlCounts(values.urls),
+    coherenceSamples: positiveNumber('coherence-samples', values['coherence-samples'], true),
     scenarios: list('scenarios', values.scenarios, SCENARIO_NAMES),
     targets: withBaseline(list('targets', values.targets, ALL_TARGETS), values.baseline),
     cpuProf: values['cpu-prof'] === undefined ? undefined : list('cpu-prof', values['cpu-prof'], ALL_TARGETS)[0],
@@ -65,6 +73,11 @@ function positiveNumber(name, text, integer = false, zeroOk = false) {
   const ok = Number.isFinite(n) && (zeroOk ? n >= 0 : n > 0) && (!integer || Number.isInteger(n));
   if (!ok) throw new Error(`--${name} must be a ${integer ? 'whole ' : ''}number ${zeroOk ? '>= 0' : '> 0'}, got "${text}"`);
   return n;
+}
+
+function urlCounts(text) {
+  const counts = text.split(',').map((s) => positiveNumber('urls', s.trim(), true));
+  return [...new Set(counts)].sort((a, b) => a - b);
 }
 
 function list(name, text, allowed) {

@@ -10,6 +10,8 @@ export function oursStats(cache) {
     redisHits: number(report?.latency?.redis?.count),
     entries: number(report?.tier?.memoryEntries),
     tierState: report?.tier?.state,
+    // 'live' once Redis reports every change to this instance: only then are near-cache copies kept.
+    nearCache: report?.tier?.nearCache,
     breaker: report?.tier?.breaker,
     redisErrors: number(report?.tier?.redisErrors),
     totals: report?.totals,

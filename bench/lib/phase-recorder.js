@@ -3,11 +3,13 @@
 import { percentile } from './stats.js';
 
 export const PHASES = ['before', 'during', 'after'];
+/** An answer later than this counts as slow: what a user notices, and the bound the outage promise is made in. */
+export const SLOW_MS = 1000;
 
 export function createPhaseRecorder({ timeoutMs }) {
   const startedAt = Date.now();
   const bounds = { freezeAt: Infinity, thawAt: Infinity };
-  const phases = Object.fromEntries(PHASES.map((p) => [p, { latencies: [], ok: 0, non2xx: 0, errors: 0, timeouts: 0 }]));
+  const phases = Object.fromEntries(PHASES.map((p) => [p, { latencies: [], ok: 0, non2xx: 0, errors: 0, timeouts: 0, slow: 0 }]));
   const timeline = [];
   const phaseOf = (sentAt) => (sentAt < bounds.freezeAt ? 'before' : sentAt < bounds.thawAt ? 'during' : 'after');
   const second = (now) => (timeline[Math.floor((now - startedAt) / 1000)] ??= { served: 0, failed: 0 });
@@ -18,6 +20,7 @@ export function createPhaseRecorder({ timeoutMs }) {
       const now = Date.now();
       const phase = phases[phaseOf(now - latencyMs)];
       phase.latencies.push(latencyMs);
+      if (latencyMs > SLOW_MS) phase.slow++;
       if (status >= 200 && status < 300) {
         phase.ok++;
         second(now).served++;

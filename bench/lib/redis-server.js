@@ -38,6 +38,8 @@ function makeHandle(child, port) {
       frozen = false;
     },
     cpuMicros: () => processCpuMicros(child.pid),
+    /** Calls per command so far (`INFO commandstats`), e.g. { get: 120, 'client|tracking': 2 }. */
+    commandCalls: async () => parseCommandStats(await bulkCommand(port, 'INFO commandstats')),
     stop() {
       child.kill('SIGKILL');
     },
@@ -55,6 +57,51 @@ async function waitForPong(port, timeoutMs) {
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Redis commands between two `commandCalls()` readings, less the bench's own `INFO` (the earlier reading counts in
+ * the later one). Returns the total and the commands that moved, most calls first.
+ */
+export function commandDelta(before, after) {
+  const moved = {};
+  for (const [name, calls] of Object.entries(after)) {
+    const delta = calls - (before[name] ?? 0) - (name === 'info' ? 1 : 0);
+    if (delta > 0) moved[name] = delta;
+  }
+  const sorted = Object.fromEntries(Object.entries(moved).sort((a, b) => b[1] - a[1]));
+  return { total: Object.values(moved).reduce((a, b) => a + b, 0), byCommand: sorted };
+}
+
+function parseCommandStats(text) {
+  const calls = {};
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]] = Number(match[2]);
+  return calls;
+}
+
+/** Sends one inline command whose reply is a bulk string (INFO) and resolves with its text. */
+function bulkCommand(port, text, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = Buffer.alloc(0);
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`redis ${text} timed out`)));
+    socket.on('connect', () => socket.write(`${text}\r\n`));
+    socket.on('data', (d) => {
+      reply = Buffer.concat([reply, d]);
+      const end = reply.indexOf('\r\n');
+      if (end === -1) return;
+      const head = reply.subarray(0, end).toString('utf8');
+      if (!head.startsWith('$')) {
+        socket.destroy();
+        return reject(new Error(`redis ${text}: ${head}`));
+      }
+      const length = Number(head.slice(1));
+      if (reply.length < end + 2 + length) return;
+      socket.end();
+      resolve(reply.subarray(end + 2, end + 2 + length).toString('utf8'));
+    });
+    socket.on('error', reject);
+  });
 }
 
 /** Sends one inline command and resolves with the first reply line. Enough for PING and FLUSHALL. */

@@ -1,6 +1,6 @@
 // Turns the per-round records into one summary per scenario and target: medians over rounds, and ratios
 // against a reference taken in the same round (so machine drift between rounds cancels out).
-import { median, spread } from './stats.js';
+import { median, percentile, spread } from './stats.js';
 
 /**
  * @typedef {{ round: number, scenario: string, target: string, result?: any, error?: string }} BenchRecord
@@ -20,6 +20,7 @@ export function summariseScenario(records, scenario) {
     if (scenario.kind === 'throughput') return { ...base, ...throughput(results, ok, mine, scenario.reference?.(target)) };
     if (scenario.kind === 'outage') return { ...base, ...outage(results) };
     if (scenario.kind === 'stampede') return { ...base, ...stampede(results) };
+    if (scenario.kind === 'coherence') return { ...base, ...coherence(results) };
     return { ...base, ...memory(results) };
   });
 }
@@ -34,17 +35,23 @@ function throughput(results, ok, all, reference) {
     failed: sum(results.map((r) => r.errors + r.non2xx)),
     cpuPerReq: median(pick('cpuPerReq')),
     redisCpuPerReq: median(pick('redisCpuPerReq').filter((v) => v !== undefined)),
+    totalCpuPerReq: median(pick('totalCpuPerReq')),
+    totalCpuRange: spread(pick('totalCpuPerReq')),
+    redisCommandsPerReq: median(pick('redisCommandsPerReq')),
+    redisCommandsPerReqLessIdle: median(pick('redisCommandsPerReqLessIdle')),
+    idleCommandsPerSecond: median(pick('idleCommandsPerSecond')),
+    redisCommandsByName: results.at(-1).redisCommandsByName,
     targetCores: median(pick('targetCores')),
     loadGenCores: median(pick('loadGenCores')),
     originRunShare: served > 0 ? sum(pick('originRuns')) / served : NaN,
     reference,
     ratio: reference ? ratioOver(ok, all, reference, (m, ref) => m.reqPerSec / ref.reqPerSec) : undefined,
-    cpuRatio: reference ? ratioOver(ok, all, reference, (m, ref) => m.cpuPerReq / ref.cpuPerReq) : undefined,
+    cpuRatio: reference ? ratioOver(ok, all, reference, (m, ref) => m.totalCpuPerReq / ref.totalCpuPerReq) : undefined,
   };
 }
 
 /** Per-round ratio against the reference's run in the same round; median and range over rounds. */
-function ratioOver(ok, all, reference, fn) {
+export function ratioOver(ok, all, reference, fn) {
   const values = [];
   for (const record of ok) {
     const ref = all.find((r) => r.round === record.round && r.target === reference && r.result);
@@ -60,6 +67,7 @@ function outage(results) {
     phases[name] = {
       served: median(list.map((p) => p.ok)),
       failed: sum(list.map((p) => p.non2xx + p.errors + p.timeouts)),
+      slow: sum(list.map((p) => p.slow)),
       p50: median(list.map((p) => p.p50)),
       p99: median(list.map((p) => p.p99)),
       max: Math.max(...list.map((p) => p.max).filter(Number.isFinite)),
@@ -77,6 +85,24 @@ function stampede(results) {
     failed: sum(results.map((r) => r.non2xx + r.errors)),
     p50: median(results.map((r) => r.p50)),
     max: Math.max(...results.map((r) => r.max)),
+  };
+}
+
+/** Every round's invalidations pooled: the percentiles are over all samples, not medians of rounds. */
+function coherence(results) {
+  const all = results.flatMap((r) => r.propagationMs);
+  const seen = all.filter(Number.isFinite);
+  return {
+    samples: all.length,
+    notSeen: sum(results.map((r) => r.notSeen)),
+    notFound: sum(results.map((r) => r.notFound)),
+    staleRequests: sum(results.map((r) => r.staleRequests)),
+    samplesWithStale: sum(results.map((r) => r.samplesWithStale)),
+    p50: percentile(seen, 50),
+    p99: percentile(seen, 99),
+    max: seen.length ? Math.max(...seen) : NaN,
+    min: seen.length ? Math.min(...seen) : NaN,
+    refillP50: percentile(results.flatMap((r) => r.refillMs), 50),
   };
 }
 

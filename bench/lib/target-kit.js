@@ -1,5 +1,7 @@
 // Shared pieces of every target app: the body, the origin handlers and the /__bench endpoints.
 // Kept identical across targets so the only thing that differs between two targets is the cache.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import express from 'express';
 import { BODY_BUFFER } from './body.js';
 
@@ -49,6 +51,28 @@ export function mountBenchRoutes(app, stats) {
     for (let i = 0; i < 3; i++) globalThis.gc?.();
     const mem = process.memoryUsage();
     res.json({ heapUsed: mem.heapUsed, external: mem.external, arrayBuffers: mem.arrayBuffers, gc: Boolean(globalThis.gc) });
+  });
+  if (process.env.BENCH_CPU_PROF_FILE) mountProfiler(app, process.env.BENCH_CPU_PROF_FILE);
+}
+
+/**
+ * `--cpu-prof` for one measured run: the orchestrator starts V8's profiler just before the run and stops it just
+ * after, so the fill pass and warm-up (misses, JIT warm-up) stay out of a profile of the hit path.
+ */
+function mountProfiler(app, file) {
+  let session;
+  app.get('/__bench/profile/start', async (req, res) => {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    res.json({ started: true });
+  });
+  app.get('/__bench/profile/stop', async (req, res) => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+    res.json({ file });
   });
 }
 

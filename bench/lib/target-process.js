@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
-import { getJson, getText } from './http-json.js';
+import { getJson, getText, postJson } from './http-json.js';
 import { TARGETS, scriptOf } from './targets.js';
 
 const STARTUP_TIMEOUT_MS = 15_000;
@@ -59,6 +59,12 @@ function makeHandle(name, child, port) {
     stats: (timeoutMs) => getJson(`${base}/__bench/stats`, timeoutMs),
     heap: () => getJson(`${base}/__bench/heap`, 30_000),
     get: (path) => getText(`${base}${path}`),
+    post: (path) => postJson(`${base}${path}`),
+    /** Only when started with BENCH_CPU_PROF_FILE: profiles what happens between the two calls. */
+    profile: {
+      start: () => getJson(`${base}/__bench/profile/start`),
+      stop: () => getJson(`${base}/__bench/profile/stop`, 60_000),
+    },
     stop: () => stopChild(child),
   };
 }

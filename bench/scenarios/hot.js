@@ -9,5 +9,5 @@ export default {
   description: 'one URL, cached: the hit path',
   targets: ['raw', ...CACHE_TARGETS],
   reference: hitReference,
-  measure: (target, ctx) => measureThroughput(target, ctx, { fill: { path: () => HOT_PATH, count: 1 }, path: () => HOT_PATH }),
+  measure: (target, ctx) => measureThroughput(target, ctx, { fill: { path: () => HOT_PATH, paths: () => () => HOT_PATH, count: 1 }, path: () => HOT_PATH }),
 };

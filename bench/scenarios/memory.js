@@ -12,8 +12,8 @@ export default {
   kind: 'memory',
   description: `process memory per cached 1 KB entry (${N} entries)`,
   targets: MEMORY_TARGETS,
-  // Room for every entry, in case a cache's default bound is lower than the fill (read by ours-memory).
-  targetEnv: { BENCH_MEMORY_MAX_ENTRIES: String(2 * (N + WARM)) },
+  // Room for every entry, in case a cache's default bound is lower than the fill (read by lib/ours-options.js).
+  targetEnv: () => ({ BENCH_MAX_ENTRIES: String(2 * (N + WARM)) }),
   async measure(target) {
     const fill = (prefix, count) =>
       runLoad({ base: target.base, path: fillPaths(prefix), amount: count, connections: 100, maxSeconds: 120 });

@@ -4,6 +4,7 @@ import { runLoad } from '../lib/load.js';
 import { spreadPaths } from '../lib/paths.js';
 import { createPhaseRecorder } from '../lib/phase-recorder.js';
 import { watchRedisHits } from '../lib/resume-watch.js';
+import { nearCacheLive } from '../lib/target-ready.js';
 import { REDIS_TARGETS } from '../lib/targets.js';
 
 const URLS = 1000;
@@ -17,6 +18,7 @@ export default {
   targets: REDIS_TARGETS,
   async measure(target, ctx) {
     const { connections, outageFreeze } = ctx.flags;
+    await nearCacheLive(target);
     await runLoad({ base: target.base, path: spreadPaths(URLS), amount: URLS, connections, maxSeconds: 60 });
     // Long enough that a request stuck for the whole freeze shows up as its real latency, not as a timeout.
     const timeoutS = outageFreeze + 5;
