@@ -1,5 +1,5 @@
+import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
-import type { Clock, Timer } from '../clock.js';
 import { describeError, log } from '../observe/debug.js';
 import { isCluster, type RedisLike } from './redis-client.js';
 
@@ -20,12 +20,11 @@ export interface NearCacheOptions {
   readonly channel: string;
   /** This instance, so it can skip what it published itself. */
   readonly instance: string;
-  readonly clock: Clock;
   /** Keys some client changed in Redis (null: everything, a FLUSHALL). */
   readonly onKeys: (keys: readonly string[] | null) => void;
   /** Another instance invalidated these. */
   readonly onPublished: (message: PublishedInvalidation) => void;
-  /** Tracking stopped (a connection went, a ping went unanswered): no copy can be trusted any more. */
+  /** Tracking stopped (a connection went, a ping went unanswered in time): no copy can be trusted any more. */
   readonly onLost: () => void;
 }
 
@@ -36,9 +35,15 @@ export interface Ticket {
   changed: boolean;
 }
 
-/** How often the subscriber is pinged, and how long it may take to answer before tracking counts as lost. */
-const PING_EVERY_MS = 1000;
-const PING_TIMEOUT_MS = 500;
+/** How often each subscriber is pinged (one ping outstanding at a time). */
+const PING_EVERY_MS = 250;
+/**
+ * Copies are served only while every subscriber has answered a ping sent within this long: a reply proves that every
+ * invalidation Redis sent before it has been read. Past it (Redis frozen, say) messages may be sitting unread, so every
+ * copy goes at once. Kept under the 1 s an invalidation waits for Redis before it is queued: when Redis freezes as one
+ * instance invalidates, the others have dropped their copies before its `invalidate()` resolves.
+ */
+export const NEAR_CACHE_LEASE_MS = 750;
 const INVALIDATE_CHANNEL = '__redis__:invalidate';
 
 /**
@@ -48,9 +53,10 @@ const INVALIDATE_CHANNEL = '__redis__:invalidate';
  * connection of ours on `__redis__:invalidate`. BCAST reports every change of a key under the prefixes by anyone:
  * writes, deletes, invalidations, expiry and eviction; NOLOOP leaves out this instance's own, which it applies itself.
  *
- * `live` is true only while every tracked connection and its subscriber are up and tracking is on. Whenever that stops,
- * `onLost` tells the owner to drop its copies, and nothing is kept again until tracking is back: there is no window in
- * which a missed message can leave a stale copy. A reply and an invalidation travel on different connections, so a
+ * `live` is true only while every tracked connection and its subscriber are up, tracking is on, and every subscriber
+ * answered a ping within the lease (NEAR_CACHE_LEASE_MS). Whenever that stops, `onLost` tells the owner to drop its
+ * copies, and nothing is kept again until tracking is back: there is no window in which a missed message can leave a
+ * stale copy. A reply and an invalidation travel on different connections, so a
  * key's fetch or store takes a `Ticket` first; a change reported while it is under way means its result is not kept.
  */
 export class NearCache {
@@ -62,7 +68,7 @@ export class NearCache {
   #live = false;
   #generation = 0;
   #closed = false;
-  #pinger: Timer | undefined;
+  readonly #pinger: NodeJS.Timeout;
 
   constructor(client: RedisLike, options: NearCacheOptions) {
     this.#client = client;
@@ -80,11 +86,15 @@ export class NearCache {
       });
     }
     if (client.status === 'ready') this.#masters();
-    this.#pinger = options.clock.setInterval(() => void this.#ping(), PING_EVERY_MS);
+    this.#pinger = setInterval(() => this.#ping(), PING_EVERY_MS).unref();
   }
 
-  /** True while every change under the prefixes is being reported: copies may be served and kept. */
+  /**
+   * True while every change under the prefixes is being reported: copies may be served and kept. Reading it past the
+   * lease drops the copies first, so no path that reads memory after asking (a failed Redis read, say) finds one.
+   */
   get live(): boolean {
+    this.#endLapsedLease();
     return this.#live;
   }
 
@@ -102,7 +112,7 @@ export class NearCache {
     const set = this.#tickets.get(ticket.key);
     set?.delete(ticket);
     if (set?.size === 0) this.#tickets.delete(ticket.key);
-    return this.#live && !ticket.changed && ticket.generation === this.#generation;
+    return this.live && !ticket.changed && ticket.generation === this.#generation;
   }
 
   /** Marks fetches and stores of these keys under way as overtaken: their results are not kept. */
@@ -118,7 +128,7 @@ export class NearCache {
 
   close(): void {
     this.#closed = true;
-    this.#options.clock.clearTimer(this.#pinger);
+    clearInterval(this.#pinger);
     for (const undo of this.#detach) undo();
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#trackers.clear();
@@ -145,10 +155,20 @@ export class NearCache {
     this.#update();
   }
 
-  /** Live once every master's tracker reports; a loss on any drops every copy first. */
+  /** Live once every master's tracker reports and has answered within the lease; a loss on any drops every copy first. */
   #update(): void {
     const all = [...this.#trackers.values()];
-    this.#setLive(all.length > 0 && all.every((tracker) => tracker.tracking));
+    this.#setLive(all.length > 0 && all.every((tracker) => tracker.tracking) && this.#leaseHeld());
+  }
+
+  #endLapsedLease(): void {
+    if (this.#live && !this.#leaseHeld()) this.#lose(`an invalidation subscriber answered no ping for ${NEAR_CACHE_LEASE_MS} ms`);
+  }
+
+  #leaseHeld(): boolean {
+    const now = performance.now();
+    for (const tracker of this.#trackers.values()) if (now - tracker.confirmedAt > NEAR_CACHE_LEASE_MS) return false;
+    return true;
   }
 
   #message(channel: string, message: unknown): void {
@@ -168,22 +188,13 @@ export class NearCache {
     }
   }
 
-  /** A subscriber that answers no PING means messages may be sitting unread: as good as lost. */
-  async #ping(): Promise<void> {
-    if (!this.#live || this.#closed) return;
-    const generation = this.#generation;
-    const pings = [...this.#trackers.values()].map((tracker) => tracker.ping());
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('invalidation subscriber did not answer PING')), PING_TIMEOUT_MS);
-    });
-    try {
-      await Promise.race([Promise.all(pings), late]);
-    } catch (error) {
-      if (generation === this.#generation) this.#lose(describeError(error));
-    } finally {
-      clearTimeout(timer);
+  /** Renews the lease (and goes live again once every subscriber answers); a silent subscriber costs every copy. */
+  #ping(): void {
+    if (this.#closed) return;
+    for (const tracker of this.#trackers.values()) {
+      if (tracker.tracking) void tracker.ping().then(() => this.#update());
     }
+    this.#endLapsedLease();
   }
 
   #lose(why: string): void {
@@ -223,6 +234,10 @@ class Tracker {
   #subscriberId: number | undefined;
   #tracking = false;
   #closed = false;
+  #pinging = false;
+  #confirmedAt = Number.NEGATIVE_INFINITY;
+  /** The last switch-on under way: each waits for the one before (see #enable). */
+  #enabling: Promise<void> = Promise.resolve();
 
   constructor(node: Redis, prefixes: readonly string[], channel: string, events: TrackerEvents) {
     this.#node = node;
@@ -249,14 +264,33 @@ class Tracker {
       node.off('close', nodeClosed);
     };
     this.#subscriber.connect().catch(() => undefined);
+    // A Cluster connects to a master only when a command is first sent there: until then its changes would go
+    // unreported, and the near-cache would stay off however long the app runs before traffic reaches every master.
+    if (node.status === 'wait') node.connect().catch(() => undefined);
   }
 
   get tracking(): boolean {
     return this.#tracking;
   }
 
-  ping(): Promise<unknown> {
-    return this.#subscriber.ping();
+  /** When (performance.now()) Redis was last known to have sent this subscriber everything it had for it. */
+  get confirmedAt(): number {
+    return this.#confirmedAt;
+  }
+
+  /** Pings the subscriber unless a ping is outstanding; its reply comes after every message sent before it. */
+  async ping(): Promise<void> {
+    if (this.#pinging) return;
+    this.#pinging = true;
+    const sentAt = performance.now();
+    try {
+      await this.#subscriber.ping();
+      this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+    } catch {
+      // The connection went: its 'close' reports the loss.
+    } finally {
+      this.#pinging = false;
+    }
   }
 
   close(): void {
@@ -276,8 +310,17 @@ class Tracker {
     }
   }
 
+  /**
+   * One switch-on at a time: the command connection's 'ready' and the subscription both ask for one, often together,
+   * and two interleaved (off, off, on, on) would fail the second `on` (its prefixes overlap the first's).
+   */
+  #enable(): Promise<void> {
+    this.#enabling = this.#enabling.then(() => this.#switchOn());
+    return this.#enabling;
+  }
+
   /** Tracking on the command connection, redirected to the subscriber; off first, so switching it on never fails. */
-  async #enable(): Promise<void> {
+  async #switchOn(): Promise<void> {
     const id = this.#subscriberId;
     if (this.#closed || id === undefined || this.#subscriber.status !== 'ready' || this.#node.status !== 'ready') return;
     try {
@@ -285,6 +328,8 @@ class Tracker {
       const prefixes = this.#prefixes.flatMap((prefix) => ['PREFIX', prefix]);
       await this.#node.call('CLIENT', 'TRACKING', 'on', 'REDIRECT', String(id), 'BCAST', ...prefixes, 'NOLOOP');
       if (this.#closed || id !== this.#subscriberId) return;
+      // Both connections just answered, and tracking starts with nothing unread.
+      this.#confirmedAt = performance.now();
       this.#tracking = true;
       this.#events.changed();
     } catch (error) {

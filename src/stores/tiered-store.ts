@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock, Timer } from '../clock.js';
 import type { Entry } from '../entry/entry.js';
 import { describeError, log } from '../observe/debug.js';
 import { CircuitBreaker, type BreakerState } from './circuit-breaker.js';
 import { withDeadline } from './deadline.js';
 import { MemoryCopies, type TagKeysOf } from './memory-copies.js';
+import { NEAR_CACHE_LEASE_MS } from './near-cache.js';
 import type { MemoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -127,6 +129,9 @@ export class TieredStore extends EventEmitter {
   readonly #writeProbeKey: string;
   /** When keys were last tombstoned here (epoch ms): an entry made later is a refill, newer than every tombstone. */
   #tombstonedAt = 0;
+  /** When (performance.now()) the circuit last opened. */
+  #openedAt = Number.NEGATIVE_INFINITY;
+  readonly #nearCache: boolean;
   #detach: () => void = () => undefined;
 
   constructor(options: TieredStoreOptions) {
@@ -137,13 +142,13 @@ export class TieredStore extends EventEmitter {
     this.#onLookup = options.onLookup;
     this.#clock = options.clock;
     this.#writeProbeKey = options.writeProbeKey;
+    this.#nearCache = options.nearCache;
     if (!this.#redis) return;
     const redis = this.#redis;
     const near = options.nearCache ? redis.nearCache({
       prefixes: options.tracked.prefixes,
       channel: options.tracked.channel,
       instance: options.instance,
-      clock: options.clock,
       onKeys: (keys) => this.#copies?.changed(keys),
       onPublished: (message) => this.#copies?.published(message, (keys) => void this.#tombstone(keys, [])),
       // With the circuit open, memory holds what this outage stored: that stays (the breaker decides about it).
@@ -160,6 +165,7 @@ export class TieredStore extends EventEmitter {
     });
     this.#breaker = breaker;
     breaker.on('open', (error: unknown) => {
+      this.#openedAt = performance.now();
       // Memory holds only what was stored during this outage: anything older may have been invalidated since, by
       // another instance, in a Redis this one could not see. Unless the app opted in to serving copies through it.
       if (!options.serveDuringOutage) this.#copies?.drop();
@@ -274,6 +280,7 @@ export class TieredStore extends EventEmitter {
       // The outage's own entries: all of them are this instance's.
       const removed = this.memory.delete(keys).length + this.memory.deleteTagged(onlyTagKeys).length + this.memory.deleteNamed(names).length;
       this.#queue(keys, tagKeys);
+      await this.#othersCopiesGone();
       return removed;
     }
     // Copies of Redis entries count where they live, in Redis; entries Redis refused count here.
@@ -282,7 +289,8 @@ export class TieredStore extends EventEmitter {
       const { removed: inRedis, keys: touched } = await this.#invalidateRedis(keys, tagKeys);
       // A lookup under way may have kept a copy of an entry just deleted: nothing of ours tells us (NOLOOP).
       copies.forgotten([...keys, ...touched]);
-      void copies.publish(keys, onlyTagKeys, names, false).catch(() => undefined);
+      // Awaited, as the DEL was: instances holding entries Redis refused have dropped them when this resolves.
+      await this.#publish(keys, onlyTagKeys, names, false);
       return removed + inRedis;
     } catch (error) {
       if (isRefusal(error)) return removed + (await this.#refusedInvalidation(keys, onlyTagKeys, names, nameKeys, error));
@@ -290,6 +298,16 @@ export class TieredStore extends EventEmitter {
     }
     this.#queue(keys, tagKeys);
     return removed;
+  }
+
+  /**
+   * Other instances serve their copies until their lease runs out, at most NEAR_CACHE_LEASE_MS after Redis last
+   * answered them, which was before this circuit opened: an invalidation queued sooner than that resolves only then,
+   * so that none serves the old entry after it resolved. (An invalidation that timed out waited longer than the lease.)
+   */
+  async #othersCopiesGone(): Promise<void> {
+    const wait = this.#openedAt + NEAR_CACHE_LEASE_MS - performance.now();
+    if (this.#nearCache && wait > 0) await sleep(wait);
   }
 
   #queue(keys: readonly string[], tagKeys: readonly string[]): void {
@@ -404,8 +422,14 @@ export class TieredStore extends EventEmitter {
     this.#noteRefusal(error);
     if (log.redis.enabled) log.redis('Redis refused an invalidation (%s); its keys are tombstoned here', describeError(error));
     const members = await this.#tombstone(keys, [...tagKeys, ...nameKeys]);
-    void (this.#copies as MemoryCopies).publish([...keys, ...members], tagKeys, names, true).catch(() => undefined);
+    await this.#publish([...keys, ...members], tagKeys, names, true);
     return keys.length + members.length;
+  }
+
+  /** Tells the other instances; one that cannot be told in time has dropped its copies with its lease (NearCache). */
+  async #publish(keys: readonly string[], tagKeys: readonly string[], names: readonly string[], refused: boolean): Promise<void> {
+    const published = (this.#copies as MemoryCopies).publish(keys, tagKeys, names, refused);
+    await withDeadline(published, this.#timeoutMs * 4, 'PUBLISH').catch(() => undefined);
   }
 
   /** Tombstones keys, and the members of tag sets (read: a replica answers reads), until their expiry in Redis. */
