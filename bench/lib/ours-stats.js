@@ -8,7 +8,9 @@ export function oursStats(cache) {
     // Lookups Redis answered in time (hit or miss): the memory tier is a fallback, so while this moves the
     // Redis tier is serving. Compared with the hit counters of the peers, which only count hits.
     redisHits: number(report?.latency?.redis?.count),
-    entries: number(report?.tier?.memoryEntries),
+    // What the memory tier holds is the cache only when memory is all of it or holds near-cache copies; a
+    // Redis-backed build without a near-cache (an earlier build, say) keeps its entries in Redis.
+    entries: report?.tier?.state === 'memory-only' || report?.tier?.nearCache === 'live' ? number(report?.tier?.memoryEntries) : undefined,
     tierState: report?.tier?.state,
     // 'live' once Redis reports every change to this instance: only then are near-cache copies kept.
     nearCache: report?.tier?.nearCache,
