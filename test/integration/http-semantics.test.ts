@@ -1,38 +1,18 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import express, { type Express } from 'express';
-import { createCache } from '../../src/cache.js';
 import type { ResilientCache, ResilientCacheOptions } from '../../src/index.js';
-import { Calls, STEADY, listen, redisReady, request, waitFor, xCache, type RawResponse, type RunningApp } from '../helpers/app.js';
+import { Calls, request, waitFor, xCache, type RawResponse, type RunningApp } from '../helpers/app.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { redisApps } from '../helpers/redis-apps.js';
 
 // RFC 9111 as an app sees it: unsafe methods invalidate, stale entries are revalidated with the route, ranges and
 // conditional requests are answered from entries, Age and Date tell the truth, Cache-Status says what happened.
 
-let server: RedisServer;
-const closers: Array<() => Promise<void>> = [];
-before(async () => {
-  server = await startRedisServer();
-});
-after(async () => {
-  for (const close of closers.reverse()) await close();
-  await server?.stop();
-});
-
-let prefixes = 0;
+const apps = redisApps('semantics');
 async function start(options: ResilientCacheOptions, setup: (app: Express, cache: ResilientCache) => void, clock = new FakeClock(Date.now())) {
-  const cache = createCache({ ...STEADY, redis: server.url, prefix: `semantics${++prefixes}:`, ...options }, clock);
-  const app = express();
-  setup(app, cache);
-  const running = await listen(app);
-  closers.push(async () => {
-    await running.close();
-    await cache.close();
-  });
-  await redisReady(cache, 5_000, clock);
-  return { app: running, cache, clock };
+  return { ...(await apps.start(options, setup, clock)), clock };
 }
 
 const text = (res: RawResponse) => res.body.toString();
@@ -60,7 +40,7 @@ describe('unsafe methods invalidate', () => {
 
   before(async () => {
     // Two instances sharing one Redis (one prefix), as behind a load balancer.
-    const prefix = `unsafe${++prefixes}:`;
+    const prefix = 'unsafe-shared:';
     const setup = (web: Express, cache: ResilientCache) => {
       web.use(cache);
       routes(web);

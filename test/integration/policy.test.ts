@@ -1,44 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import express, { type Express } from 'express';
-import { createCache } from '../../src/cache.js';
 import type { ResilientCache, ResilientCacheOptions } from '../../src/index.js';
-import { Calls, STEADY, headerLines, listen, redisKeys, redisReady, request, xCache, type RunningApp } from '../helpers/app.js';
+import { Calls, headerLines, redisKeys, request, xCache, type RunningApp } from '../helpers/app.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { redisApps } from '../helpers/redis-apps.js';
 
 // Safe by default, as a shared cache must be.
 
-let server: RedisServer;
-const closers: Array<() => Promise<void>> = [];
-
-before(async () => {
-  server = await startRedisServer();
-});
-
-after(async () => {
-  for (const close of closers.reverse()) await close();
-  await server?.stop();
-});
-
-let prefixes = 0;
+const apps = redisApps('policy');
 /** Freshness runs on this clock, so entries expire without waiting for them; it starts at the real time, like `Date`. */
 const clock = new FakeClock(Date.now());
 
 /** A Redis-backed cache under a prefix of its own, mounted with `app.use(cache)` in front of `routes`. */
-async function startApp(options: ResilientCacheOptions, routes: (app: Express, cache: ResilientCache) => void) {
-  const prefix = `policy${++prefixes}:`;
-  const cache = createCache({ ...STEADY, redis: server.url, prefix, ...options }, clock);
-  const web = express();
-  web.use(cache);
-  routes(web, cache);
-  const app = await listen(web);
-  closers.push(async () => {
-    await app.close();
-    await cache.close();
-  });
-  await redisReady(cache, 5_000, clock);
-  return { app, cache, prefix };
+function startApp(options: ResilientCacheOptions, routes: (app: Express, cache: ResilientCache) => void) {
+  return apps.start(options, (web, cache) => {
+    web.use(cache);
+    routes(web, cache);
+  }, clock);
 }
 
 /** Requests `path` `times` times and returns every X-Cache label and status. */
@@ -77,7 +56,7 @@ describe('what is stored', () => {
       }
       assert.equal(calls.of(`any ${method}`), 2, `${method} ran both times`);
     }
-    assert.deepEqual(await redisKeys(server, `${prefix}r:*`), [], 'nothing stored');
+    assert.deepEqual(await redisKeys(apps.server, `${prefix}r:*`), [], 'nothing stored');
     assert.deepEqual(await labels(app, '/any', 2), ['200 MISS', '200 HIT']);
     assert.equal(calls.of('any GET'), 1);
   });
@@ -204,7 +183,7 @@ describe('never stored', () => {
   });
 
   it('leaves nothing but the successful entry and those kept to be revalidated in Redis', async () => {
-    assert.equal((await redisKeys(server, `${prefix}r:*`)).length, 1 + REVALIDATED.length);
+    assert.equal((await redisKeys(apps.server, `${prefix}r:*`)).length, 1 + REVALIDATED.length);
   });
 });
 

@@ -1,37 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import express, { type Express } from 'express';
 import { resilientCache, statsRouter, type ResilientCache, type ResilientCacheOptions } from '../../src/index.js';
-import { Calls, STEADY, listen, redisReady, request, xCache, type RawResponse, type RunningApp } from '../helpers/app.js';
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
+import { Calls, request, xCache, type RawResponse, type RunningApp } from '../helpers/app.js';
+import { redisApps } from '../helpers/redis-apps.js';
 
 // What a key means: the host and query as the app will read them, names from route patterns, and no request text
 // able to reach another route's entry, grow the stats or look up a prototype.
 
-let server: RedisServer;
-const closers: Array<() => Promise<void>> = [];
-before(async () => {
-  server = await startRedisServer();
-});
-after(async () => {
-  for (const close of closers.reverse()) await close();
-  await server?.stop();
-});
-
-let prefixes = 0;
-async function start(options: ResilientCacheOptions, setup: (app: Express, cache: ResilientCache) => void) {
-  const cache = resilientCache({ ...STEADY, redis: server.url, prefix: `keys${++prefixes}:`, ...options });
-  const app = express();
-  setup(app, cache);
-  const running = await listen(app);
-  closers.push(async () => {
-    await running.close();
-    await cache.close();
-  });
-  await redisReady(cache);
-  return { app: running, cache };
-}
+const apps = redisApps('keys');
+const start = (options: ResilientCacheOptions, setup: (app: Express, cache: ResilientCache) => void) => apps.start(options, setup);
 
 const text = (res: RawResponse) => res.body.toString();
 
@@ -191,7 +170,7 @@ describe('invalidate({ routeKeys })', () => {
 
   it('a field it does not know is a mistake, named with its fix', async () => {
     const cache = resilientCache();
-    closers.push(() => cache.close());
+    apps.onClose(() => cache.close());
     await assert.rejects(cache.invalidate({ routeKey: ['user:1'] } as never), /`invalidate routeKey` is not a field; did you mean `routeKeys`\?/);
   });
 });
