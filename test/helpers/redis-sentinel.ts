@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.js';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import { replyToString, sendCommand, type RespValue } from './resp.js';
+import { isRunning, makeDir, removeDir, track, waitExit, type ServerProcess } from './server-processes.js';
 
 /** A `host:port` pair, as ioredis's `sentinels` option and `SENTINEL GET-MASTER-ADDR-BY-NAME` give them. */
 export interface Address {
@@ -65,12 +65,8 @@ const READY_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 2_000;
 const POLL_MS = 20;
 const BIND_ATTEMPTS = 5;
-const OUTPUT_TAIL_CHARS = 4_000;
+const EXIT_TIMEOUT_MS = 10_000;
 
-/** Sentinel children still alive in this process (redis-server.ts tracks the data nodes). */
-const live = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let cleanupInstalled = false;
 
 /**
  * Starts a primary and a replica (`--replicaof`) on free ports, then three Sentinels (`redis-server <conf> --sentinel`)
@@ -78,7 +74,6 @@ let cleanupInstalled = false;
  * (linked and in sync) and the two other Sentinels: only then can a failover succeed.
  */
 export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
-  installCleanup();
   const nodes: RedisServer[] = [];
   const sentinels: SentinelProcess[] = [];
   try {
@@ -194,8 +189,7 @@ interface SentinelProcess {
 async function startSentinel(primaryPort: number): Promise<SentinelProcess> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'erc-sentinel-'));
-    liveDirs.add(dir);
+    const dir = makeDir('erc-sentinel-');
     const conf = join(dir, 'sentinel.conf');
     writeFileSync(conf, [
       `port ${port}`,
@@ -215,13 +209,11 @@ async function startSentinel(primaryPort: number): Promise<SentinelProcess> {
       output: proc.output,
       signal: (signal) => void child.kill(signal),
       kill: async () => {
-        if (child.exitCode === null && child.signalCode === null) {
+        if (isRunning(proc)) {
           child.kill('SIGKILL');
-          child.ref(); // keep the event loop alive while a caller awaits the exit
-          await proc.exited;
-          child.unref();
+          await waitExit(proc, EXIT_TIMEOUT_MS);
         }
-        rmDir(dir);
+        removeDir(dir);
       },
     };
     try {
@@ -235,39 +227,8 @@ async function startSentinel(primaryPort: number): Promise<SentinelProcess> {
   }
 }
 
-interface Tracked {
-  readonly exited: Promise<void>;
-  output(): string;
-}
-
-function track(child: ChildProcess): Tracked {
-  let output = '';
-  const record = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-  };
-  child.stdout?.on('data', record);
-  child.stderr?.on('data', record);
-  live.add(child);
-  const exited = new Promise<void>((resolve) => {
-    child.once('error', (error) => {
-      record(Buffer.from(`\nspawn error: ${error.message}\n`));
-      live.delete(child);
-      resolve();
-    });
-    child.once('exit', () => {
-      live.delete(child);
-      resolve();
-    });
-  });
-  // A test that forgets stop() must not hang its file; the exit hook below still kills the child.
-  child.unref();
-  (child.stdout as { unref?: () => void } | null)?.unref?.();
-  (child.stderr as { unref?: () => void } | null)?.unref?.();
-  return { exited, output: () => output };
-}
-
 /** Waits until this very process answers on `port` (another one may own the port: only our pid counts). */
-async function waitReady(proc: Tracked, pid: number | undefined, port: number): Promise<void> {
+async function waitReady(proc: ServerProcess, pid: number | undefined, port: number): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError = 'no attempt yet';
   let exited = false;
@@ -334,27 +295,4 @@ async function command(port: number, ...args: string[]): Promise<string> {
 
 function sameAddress(a: Address, b: Address): boolean {
   return a.host === b.host && a.port === b.port;
-}
-
-function rmDir(dir: string): void {
-  liveDirs.delete(dir);
-  rmSync(dir, { recursive: true, force: true });
-}
-
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-  live.clear();
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  liveDirs.clear();
-}
-
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.once('exit', killAll);
-  // 'exit' does not run when a signal ends the process. redis-server.ts (every setup starts its nodes) listens too,
-  // cleans up its own and re-raises the signal: ours must run first.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.prependOnceListener(signal, killAll);
-  }
 }
