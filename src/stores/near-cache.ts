@@ -67,6 +67,8 @@ export class NearCache {
   readonly #detach: Array<() => void> = [];
   #live = false;
   #generation = 0;
+  /** When (performance.now()) the oldest confirmation among the trackers stops covering the copies. */
+  #leaseEndsAt = Number.NEGATIVE_INFINITY;
   #closed = false;
   readonly #pinger: NodeJS.Timeout;
 
@@ -158,6 +160,9 @@ export class NearCache {
   /** Live once every master's tracker reports and has answered within the lease; a loss on any drops every copy first. */
   #update(): void {
     const all = [...this.#trackers.values()];
+    // Every tracker's confirmation changes only just before an update, so the lease's end is worked out here, once,
+    // and a lookup compares one number.
+    this.#leaseEndsAt = Math.min(...all.map((tracker) => tracker.confirmedAt)) + NEAR_CACHE_LEASE_MS;
     this.#setLive(all.length > 0 && all.every((tracker) => tracker.tracking) && this.#leaseHeld());
   }
 
@@ -166,9 +171,7 @@ export class NearCache {
   }
 
   #leaseHeld(): boolean {
-    const now = performance.now();
-    for (const tracker of this.#trackers.values()) if (now - tracker.confirmedAt > NEAR_CACHE_LEASE_MS) return false;
-    return true;
+    return performance.now() <= this.#leaseEndsAt;
   }
 
   #message(channel: string, message: unknown): void {
