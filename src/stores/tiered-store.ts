@@ -83,6 +83,8 @@ export class RedisNotInUseError extends Error {
 
 interface InflightWrite {
   readonly tagKeys: readonly string[];
+  /** The entry's name (a vary entry has none): another instance's invalidation by name names it so. */
+  readonly name: string | undefined;
   /** Set when an invalidation touched this key while its write was under way. */
   invalidated: boolean;
 }
@@ -150,7 +152,11 @@ export class TieredStore extends EventEmitter {
       channel: options.tracked.channel,
       instance: options.instance,
       onKeys: (keys) => this.#copies?.changed(keys),
-      onPublished: (message) => this.#copies?.published(message, (keys) => void this.#tombstone(keys, [])),
+      onPublished: (message) => {
+        // A write of ours Redis is about to refuse would keep, in memory only, what the other instance removed.
+        this.#overtakeWrites(message.keys, message.tagKeys, message.names);
+        this.#copies?.published(message, (keys) => void this.#tombstone(keys, []));
+      },
       // With the circuit open, memory holds what this outage stored: that stays (the breaker decides about it).
       onLost: () => {
         if (this.#breaker?.allows()) this.#copies?.drop();
@@ -242,7 +248,7 @@ export class TieredStore extends EventEmitter {
     }
     const started = performance.now();
     const setKeys = [...tagging.tagKeys, tagging.nameKey];
-    const write: InflightWrite = { tagKeys: setKeys, invalidated: false };
+    const write: InflightWrite = { tagKeys: setKeys, name: entry.kind === 'vary' ? undefined : entry.name, invalidated: false };
     this.#inflight.set(key, write);
     const copies = this.#copies as MemoryCopies;
     const ticket = copies.ticket(key);
@@ -269,9 +275,7 @@ export class TieredStore extends EventEmitter {
   /** Removes entries by key, tag and name from both tiers; what Redis cannot take now is applied when it returns. */
   async invalidate({ keys, tagKeys: onlyTagKeys, names, nameKeys }: InvalidationTarget): Promise<number> {
     const tagKeys = [...onlyTagKeys, ...nameKeys];
-    for (const [key, write] of this.#inflight) {
-      if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t))) write.invalidated = true;
-    }
+    this.#overtakeWrites(keys, tagKeys, names);
     if (!this.#redis) {
       return this.memory.delete(keys).length + this.memory.deleteTagged(onlyTagKeys).length + this.memory.deleteNamed(names).length;
     }
@@ -424,6 +428,15 @@ export class TieredStore extends EventEmitter {
     const members = await this.#tombstone(keys, [...tagKeys, ...nameKeys]);
     await this.#publish([...keys, ...members], tagKeys, names, true);
     return keys.length + members.length;
+  }
+
+  /** Marks the writes under way that an invalidation (this instance's, or another's it was told of) has overtaken. */
+  #overtakeWrites(keys: readonly string[], tagKeys: readonly string[], names: readonly string[]): void {
+    for (const [key, write] of this.#inflight) {
+      if (keys.includes(key) || write.tagKeys.some((t) => tagKeys.includes(t)) || (write.name !== undefined && names.includes(write.name))) {
+        write.invalidated = true;
+      }
+    }
   }
 
   /** Tells the other instances; one that cannot be told in time has dropped its copies with its lease (NearCache). */

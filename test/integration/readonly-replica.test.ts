@@ -224,6 +224,26 @@ describe('pointed at a READONLY replica', () => {
     }
   });
 
+  it("another instance's invalidation that overtakes a refused write: the old response is not kept", TIMEOUT, async () => {
+    // The writer's link to the replica is slow, so the other instance's invalidation reaches it (as a published
+    // message) while its write is still on its way to be refused.
+    const proxy = await startFaultProxy({ port: replica.port });
+    try {
+      const [writer, other] = (await startInstances([proxy.url, replica.url])) as [CachedApp, CachedApp];
+      proxy.setLatency(100);
+      const refusedBefore = writer.cache.stats().tier.refusedWrites;
+      assert.equal(xCache(await get(writer, '/items/overtaken')), 'MISS');
+      await other.cache.invalidate({ keys: [`http://${SHARED_HOST}/items/overtaken`] });
+      await waitFor(() => writer.cache.stats().tier.refusedWrites > refusedBefore, 'the write to be refused');
+      const after = await get(writer, '/items/overtaken');
+      assert.equal(xCache(after), 'MISS', 'the response the other instance invalidated was served');
+      assert.equal(after.body.toString(), 'item overtaken run 2');
+    } finally {
+      await closeInstances();
+      await proxy.close();
+    }
+  });
+
   for (const [by, what] of [
     ['key', { keys: [`http://${SHARED_HOST}/items/inv`] }],
     ['tag', { tags: ['item:inv'] }],
